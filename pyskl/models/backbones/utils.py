@@ -1,0 +1,79 @@
+"""Pieces the GCN backbones share: the stage plan, per-stage kwargs, the data BatchNorm, pretrained loading."""
+import copy
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+EPS = 1e-4
+
+
+def split_block_kwargs(kwargs: dict, owner: str) -> Tuple[dict, dict]:
+    """Split ``gcn_*`` and ``tcn_*`` options (prefix removed); anything else is an error naming it."""
+    gcn = {k[4:]: v for k, v in kwargs.items() if k.startswith('gcn_')}
+    tcn = {k[4:]: v for k, v in kwargs.items() if k.startswith('tcn_')}
+    other = sorted(k for k in kwargs if not k.startswith(('gcn_', 'tcn_')))
+    if other:
+        raise TypeError(f'{owner}: unexpected arguments {other}; block options must start with gcn_ or tcn_')
+    return gcn, tcn
+
+
+def layerwise_kwargs(kwargs: dict, num_stages: int) -> List[dict]:
+    """One kwargs dict per stage; a tuple value of length ``num_stages`` is spread over the stages.
+    ``tcn_dropout`` never applies to the first stage (PYSKL)."""
+    per_stage = [copy.deepcopy(kwargs) for _ in range(num_stages)]
+    for k, v in kwargs.items():
+        if isinstance(v, tuple) and len(v) == num_stages:
+            for i in range(num_stages):
+                per_stage[i][k] = v[i]
+    per_stage[0].pop('tcn_dropout', None)
+    return per_stage
+
+
+def stage_plan(in_channels: int, base_channels: int, ch_ratio: float, num_stages: int, inflate_stages: Sequence[int],
+               down_stages: Sequence[int], kwargs: dict):
+    """PYSKL's block plan: ``[(in, out, stride, residual)]`` and the kwargs of each block.
+
+    Stage 1 is an input block (``in_channels -> base_channels``, no residual) that exists only when the widths
+    differ; stages 2..num_stages follow, doubling width at ``inflate_stages`` and halving time at ``down_stages``.
+    """
+    per_stage = layerwise_kwargs(kwargs, num_stages)
+    plan, block_kwargs = [], []
+    if in_channels != base_channels:
+        plan.append((in_channels, base_channels, 1, False))
+        block_kwargs.append(per_stage[0])
+    inflate_times, width = 0, base_channels
+    for i in range(2, num_stages + 1):
+        stride = 1 + (i in down_stages)
+        inflate_times += i in inflate_stages
+        out = int(base_channels * ch_ratio**inflate_times + EPS)
+        plan.append((width, out, stride, True))
+        block_kwargs.append(per_stage[i - 1])
+        width = out
+    return plan, block_kwargs
+
+
+def build_data_bn(data_bn_type: str, num_person: int, in_channels: int, num_node: int) -> nn.Module:
+    if data_bn_type == 'MVC':
+        return nn.BatchNorm1d(num_person * in_channels * num_node)
+    if data_bn_type == 'VC':
+        return nn.BatchNorm1d(in_channels * num_node)
+    return nn.Identity()
+
+
+def data_bn_forward(data_bn: nn.Module, data_bn_type: str, x: torch.Tensor) -> torch.Tensor:
+    """``[N, M, T, V, C]`` -> normalised ``[N * M, C, T, V]``; the BN channels are ordered (M,) V, C."""
+    N, M, T, V, C = x.shape
+    x = x.permute(0, 1, 3, 4, 2).contiguous()
+    if data_bn_type == 'MVC':
+        x = data_bn(x.view(N, M * V * C, T))
+    else:
+        x = data_bn(x.view(N * M, V * C, T))
+    return x.view(N, M, V, C, T).permute(0, 1, 3, 4, 2).contiguous().view(N * M, C, T, V)
+
+
+def load_pretrained(module: nn.Module, pretrained) -> None:
+    """Load ``pretrained`` (a checkpoint path) into a backbone non-strictly, reporting mismatched keys."""
+    if isinstance(pretrained, str):
+        from pyskl.utils.checkpoint import load_checkpoint
+        load_checkpoint(module, pretrained, strict=False)

@@ -1,0 +1,3 @@
+from .preprocessor import ActionDataPreprocessor
+
+__all__ = ['ActionDataPreprocessor']

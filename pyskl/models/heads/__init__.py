@@ -1,0 +1,3 @@
+from .simple_head import GCNHead, I3DHead, SimpleHead
+
+__all__ = ['SimpleHead', 'GCNHead', 'I3DHead']

@@ -1,0 +1,57 @@
+"""Recognizer base: backbone + head under mmengine's ``BaseModel`` (``loss`` / ``predict`` / ``tensor`` modes)."""
+from typing import List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from pyskl.registry import MODELS
+from pyskl.structures import ActionDataSample
+
+
+class BaseRecognizer(BaseModel):
+    """Args:
+        backbone, cls_head: module configs.
+        train_cfg: unused, kept for PYSKL configs.
+        test_cfg: ``average_clips`` in {``'prob'`` (softmax, then mean over clips; the default), ``'score'``
+            (mean of logits), ``None`` (no averaging: mean of raw scores is still taken)}.
+        data_preprocessor: defaults to :class:`ActionDataPreprocessor`.
+    """
+
+    def __init__(self, backbone: dict, cls_head: Optional[dict] = None, train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None, init_cfg=None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ActionDataPreprocessor')
+        super().__init__(data_preprocessor=MODELS.build(data_preprocessor), init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.cls_head = MODELS.build(cls_head) if cls_head is not None else None
+        self.train_cfg = dict(train_cfg or {})
+        self.test_cfg = dict(test_cfg or {})
+        average_clips = self.test_cfg.setdefault('average_clips', 'prob')
+        if average_clips not in ('prob', 'score', None):
+            raise ValueError(f"test_cfg.average_clips must be 'prob', 'score' or None, got {average_clips!r}")
+
+    @property
+    def with_cls_head(self) -> bool:
+        return self.cls_head is not None
+
+    def average_clip(self, cls_score: torch.Tensor) -> torch.Tensor:
+        """``[N, num_clips, K]`` -> ``[N, K]``."""
+        if self.test_cfg['average_clips'] == 'prob':
+            cls_score = F.softmax(cls_score, dim=2)
+        return cls_score.mean(dim=1)
+
+    def extract_feat(self, inputs: torch.Tensor):
+        return self.backbone(inputs)
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[List[ActionDataSample]] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            if data_samples is None:
+                raise ValueError('mode="loss" needs data_samples with gt_label')
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")

@@ -1,0 +1,30 @@
+"""Writing outputs so that a crash never leaves half a file behind."""
+import contextlib
+import os
+import os.path as osp
+import pickle
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_write(filename: str, mode: str = 'wb'):
+    """Open a temporary file beside ``filename``; on success it replaces ``filename`` in one rename."""
+    filename = osp.abspath(filename)
+    os.makedirs(osp.dirname(filename), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filename)}.', suffix='.tmp', dir=osp.dirname(filename))
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filename)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def dump_pickle(obj, filename: str) -> None:
+    """Pickle ``obj`` to ``filename`` atomically."""
+    with atomic_write(filename, 'wb') as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)

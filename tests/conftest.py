@@ -1,0 +1,30 @@
+"""Shared test helpers: where ../shared lives, and loaders that skip with a reason when it is absent."""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get('PYSKL_SHARED', REPO_ROOT.parent / 'shared'))
+SHARED_DATA = SHARED / 'data'
+PYSKL_REF = SHARED / 'fixtures' / 'pyskl_ref'
+
+
+def shared_file(*parts) -> Path:
+    """A file under ../shared, or skip the test saying which file is missing."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f'{path} is absent: the reference data in ../shared (beside the checkout) is needed for this test')
+    return path
+
+
+def load_ref(name: str) -> dict:
+    """A PYSKL reference case (``../shared/fixtures/pyskl_ref/<name>.pt``), or skip."""
+    import torch
+    return torch.load(shared_file('fixtures', 'pyskl_ref', f'{name}.pt'), map_location='cpu', weights_only=True)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _registered():
+    from pyskl.utils import register_all_modules
+    register_all_modules()
