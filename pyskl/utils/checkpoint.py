@@ -10,6 +10,7 @@ are allowed while our loader reads a file. The loader is registered as mmengine'
 """
 import contextlib
 import logging
+import pickle
 import os.path as osp
 import re
 from collections import OrderedDict
@@ -48,27 +49,48 @@ def engine_safe_globals():
         yield
 
 
-def read_checkpoint(filename: str, map_location='cpu') -> dict:
-    """Read a local checkpoint file safely; errors name the file and say what is wrong."""
+def read_checkpoint(filename: str, map_location='cpu', trusted: bool = False) -> dict:
+    """Read a local checkpoint file; errors name the file and say what is wrong.
+
+    The file is first read with ``weights_only=True`` (plus :func:`engine_safe_globals`), which covers flat state
+    dicts, PYSKL's mmcv-1.x checkpoints and published weights. mmengine *training* checkpoints also pickle the message
+    hub's ``HistoryBuffer`` with its methods, which no weights-only reader can rebuild; such a file is read with
+    ``weights_only=False`` only when ``trusted`` (the user named it: ``--resume``, ``load_from``, a checkpoint
+    argument), and never otherwise.
+    """
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint {filename} does not exist')
     try:
         with engine_safe_globals():
             checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        if not trusted:
+            raise CheckpointError(f'Checkpoint {filename} pickles Python objects beyond weights '
+                                  f'({str(e).splitlines()[0][:200]}); load it as a trusted file only if you trust '
+                                  'where it came from') from e
+        print_log(f'{filename} holds more than weights (an mmengine training checkpoint); reading it fully because '
+                  'you named it', logger='current', level=logging.DEBUG)
+        checkpoint = _load_trusted(filename, map_location)
     except Exception as e:  # noqa: BLE001 - re-raised with the file named
         raise CheckpointError(f'Cannot read checkpoint {filename}: {type(e).__name__}: {str(e).splitlines()[0]}. '
-                              'It is not a PyTorch checkpoint, is corrupt, or pickles objects other than tensors, '
-                              'numbers, strings and mmengine log buffers.') from e
+                              'It is not a PyTorch checkpoint or it is corrupt.') from e
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f'Checkpoint {filename} holds a {type(checkpoint).__name__}, not a dict of weights')
     return checkpoint
 
 
+def _load_trusted(filename, map_location):
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=False)
+    except Exception as e:  # noqa: BLE001
+        raise CheckpointError(f'Cannot read checkpoint {filename}: {type(e).__name__}: {e}') from e
+
+
 @CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_from_local(filename, map_location):
-    """mmengine's local-file scheme, reading through :func:`read_checkpoint` (used by resume and ``load_from``)."""
-    return read_checkpoint(filename, map_location)
+    """mmengine's local-file scheme (resume and ``load_from``): the user named these files, so they are trusted."""
+    return read_checkpoint(filename, map_location, trusted=True)
 
 
 def get_state_dict(checkpoint: dict, revise_keys: Iterable[Tuple[str, str]] = ((r'^module\.', ''), )) -> OrderedDict:
@@ -124,9 +146,13 @@ def load_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor], stric
 
 
 def load_checkpoint(model: nn.Module, filename: str, strict: bool = True, map_location='cpu',
-                    revise_keys: Iterable[Tuple[str, str]] = ((r'^module\.', ''), ), logger='current') -> dict:
-    """Load a checkpoint file (flat, mmcv-1.x or mmengine) into ``model``; returns the whole checkpoint dict."""
-    checkpoint = read_checkpoint(filename, map_location)
+                    revise_keys: Iterable[Tuple[str, str]] = ((r'^module\.', ''), ), logger='current',
+                    trusted: bool = True) -> dict:
+    """Load a checkpoint file (flat, mmcv-1.x or mmengine) into ``model``; returns the whole checkpoint dict.
+
+    ``trusted`` (default: the caller names this file) allows reading mmengine training checkpoints; see
+    :func:`read_checkpoint`."""
+    checkpoint = read_checkpoint(filename, map_location, trusted=trusted)
     state_dict = get_state_dict(checkpoint, revise_keys)
     load_state_dict(model, state_dict, strict=strict, source=f'Checkpoint {filename}', logger=logger)
     return checkpoint

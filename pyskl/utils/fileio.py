@@ -28,3 +28,23 @@ def dump_pickle(obj, filename: str) -> None:
     """Pickle ``obj`` to ``filename`` atomically."""
     with atomic_write(filename, 'wb') as f:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _register_atomic_local_backend():
+    """Make mmengine's local file backend write atomically, so a run killed while saving a checkpoint leaves the
+    previous file intact instead of a truncated one that ``--resume`` would trip over."""
+    from mmengine.fileio.backends import LocalBackend, register_backend
+
+    class AtomicLocalBackend(LocalBackend):
+
+        def put(self, obj: bytes, filepath) -> None:
+            with atomic_write(str(filepath), 'wb') as f:
+                f.write(obj)
+
+        def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+            self.put(obj.encode(encoding), filepath)
+
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+
+
+_register_atomic_local_backend()

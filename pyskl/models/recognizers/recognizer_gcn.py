@@ -13,7 +13,30 @@ from .base import BaseRecognizer
 class RecognizerGCN(BaseRecognizer):
     """Training takes one clip per sample; testing runs every clip and averages their scores (``test_cfg``)."""
 
+    def expected_joints_and_channels(self):
+        """``(V, C)`` the backbone takes: V from its graph, C from ``in_channels`` (None where unknown)."""
+        graph = getattr(self.backbone, 'graph', None)
+        num_node = None if graph is None else int(graph.A.shape[-1])
+        return num_node, getattr(self.backbone, 'in_channels', None)
+
+    def check_inputs(self, inputs: torch.Tensor, data_samples: Optional[List[ActionDataSample]] = None) -> None:
+        """Fail early, naming the samples, when inputs do not fit the backbone (rank, joints, channels)."""
+        names = [s.metainfo.get('frame_dir', '?') for s in data_samples or []]
+        where = f' (samples: {", ".join(names[:5])}{" ..." if len(names) > 5 else ""})' if names else ''
+        if inputs.dim() != 6:
+            raise ValueError(f'RecognizerGCN takes inputs [N, num_clips, M, T, V, C], got shape '
+                             f'{tuple(inputs.shape)}{where}; each keypoint array must be [M, T, V, C]')
+        num_node, in_channels = self.expected_joints_and_channels()
+        V, C = inputs.shape[-2:]
+        if (num_node is not None and V != num_node) or (in_channels is not None and C != in_channels):
+            layout = getattr(getattr(self.backbone, 'graph', None), 'layout', None)
+            raise ValueError(
+                f'Inputs have V={V} joints and C={C} channels{where}, but {type(self.backbone).__name__} expects '
+                f'V={num_node} (graph layout {getattr(layout, "name", layout)!r}) and C={in_channels} (in_channels). '
+                'Check the keypoint arrays, graph_cfg.layout and the features GenSkeFeat concatenates.')
+
     def loss(self, inputs: torch.Tensor, data_samples: List[ActionDataSample]) -> dict:
+        self.check_inputs(inputs, data_samples)
         if inputs.shape[1] != 1:
             raise ValueError(f'RecognizerGCN trains on one clip per sample, got {inputs.shape[1]} clips; '
                              'set num_clips=1 in the train pipeline')
@@ -27,6 +50,7 @@ class RecognizerGCN(BaseRecognizer):
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[List[ActionDataSample]] = None) -> List[ActionDataSample]:
+        self.check_inputs(inputs, data_samples)
         scores = self.average_clip(self.clip_scores(inputs))
         if data_samples is None:
             data_samples = [ActionDataSample() for _ in range(len(scores))]

@@ -1,0 +1,90 @@
+"""Samples/s of every GCN backbone (+ head) at PYSKL's NTU-60 3D joint configuration.
+
+Forward in inference mode and forward+backward in train mode, batch 16, T=100, M=2, V=25, C=3, median of repeats
+after warm-up. Run: ``python benchmarks/bench_models.py [--threads 2] [--models STGCN STGCN++ ...]``.
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+from pyskl.registry import MODELS
+from pyskl.utils import register_all_modules
+
+NTU = dict(layout='nturgb+d', mode='spatial')
+MODEL_ZOO = {
+    'STGCN': dict(type='STGCN', graph_cfg=dict(layout='nturgb+d', mode='stgcn_spatial')),
+    'STGCN++': dict(type='STGCN', gcn_adaptive='init', gcn_with_res=True, tcn_type='mstcn', graph_cfg=NTU),
+    'AAGCN': dict(type='AAGCN', graph_cfg=NTU),
+    'CTRGCN': dict(type='CTRGCN', graph_cfg=NTU),
+    'MSG3D': dict(type='MSG3D', graph_cfg=dict(layout='nturgb+d', mode='binary_adj')),
+    'DGSTGCN': dict(type='DGSTGCN', gcn_ratio=0.125, gcn_ctr='T', gcn_ada='T',
+                    tcn_ms_cfg=[(3, 1), (3, 2), (3, 3), (3, 4), ('max', 3), '1x1'],
+                    graph_cfg=dict(layout='nturgb+d', mode='random', num_filter=8, init_off=.04, init_std=.02)),
+}
+HEAD_CHANNELS = {'MSG3D': 384}
+
+
+def build(name):
+    backbone = MODEL_ZOO[name]
+    head = dict(type='GCNHead', num_classes=60, in_channels=HEAD_CHANNELS.get(name, 256))
+    return MODELS.build(dict(type='RecognizerGCN', backbone=backbone, cls_head=head))
+
+
+def timed(fn, warmup, repeats):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench(name, batch, frames, warmup, repeats):
+    model = build(name)
+    x = torch.randn(batch, 2, frames, 25, 3)
+    labels = torch.randint(0, 60, (batch, ))
+
+    def forward():
+        with torch.inference_mode():
+            model.cls_head(model.backbone(x))
+
+    def train_step():
+        loss = torch.nn.functional.cross_entropy(model.cls_head(model.backbone(x)), labels)
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    model.eval()
+    t_fwd = timed(forward, warmup, repeats)
+    model.train()
+    t_train = timed(train_step, warmup, repeats)
+    return batch / t_fwd, batch / t_train
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--models', nargs='+', default=list(MODEL_ZOO))
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--frames', type=int, default=100)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    register_all_modules()
+    print(f'torch {torch.__version__}, {args.threads} threads, batch {args.batch}, T={args.frames}, M=2, V=25, C=3')
+    print(f'{"model":10s} {"fwd samples/s":>14s} {"fwd+bwd samples/s":>18s}')
+    for name in args.models:
+        try:
+            fwd, train = bench(name, args.batch, args.frames, args.warmup, args.repeats)
+        except KeyError as e:
+            print(f'{name:10s} not available: {e}')
+            continue
+        print(f'{name:10s} {fwd:14.2f} {train:18.2f}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,179 @@
+"""What ``tools/train.py`` and ``tools/test.py`` do, as functions tests can call: turn a config plus command-line
+choices into an mmengine ``Runner`` and run it. mmengine's Runner does the loops, checkpoints, logging, schedulers
+and DDP; this module only prepares its config."""
+import glob
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from pyskl.utils import load_checkpoint, register_all_modules
+from pyskl.utils.config_check import check_config_types
+from pyskl.utils.dist import ddp_wrapper_cfg, init_distributed
+
+DEFAULT_METRICS = ('top_k_accuracy', 'mean_class_accuracy')
+
+
+def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.setdefault('default_scope', 'pyskl')
+    check_config_types(cfg, config if isinstance(config, str) else 'the config')
+    return cfg
+
+
+def _default_work_dir(config) -> str:
+    stem = osp.splitext(osp.basename(config))[0] if isinstance(config, str) else 'run'
+    return osp.join('./work_dirs', stem)
+
+
+def _add_input_check(cfg: Config) -> None:
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') == 'InputCheckHook' for h in hooks):
+        hooks.append(dict(type='InputCheckHook'))
+    cfg.custom_hooks = hooks
+
+
+def _setup_launcher(cfg: Config, launcher: str) -> None:
+    cfg.launcher = launcher
+    init_distributed(launcher)
+    if launcher != 'none':
+        wrapper = ddp_wrapper_cfg(cfg.get('find_unused_parameters', False))
+        if wrapper is not None:
+            cfg.model_wrapper_cfg = wrapper
+
+
+def train_config(config: Union[str, Config], work_dir: Optional[str] = None, validate: bool = False,
+                 resume: Union[None, bool, str] = None, seed: Optional[int] = None, deterministic: bool = False,
+                 cfg_options: Optional[dict] = None, compile: bool = False, amp: bool = False,
+                 auto_scale_lr: bool = False, launcher: str = 'none') -> Config:
+    """The Runner config for training ``config`` with PYSKL's command-line options applied."""
+    cfg = load_config(config, cfg_options)
+    cfg.work_dir = work_dir or cfg.get('work_dir') or _default_work_dir(config)
+    if not validate:  # mmengine trains without validation only when all three are unset
+        cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+        ckpt_hook = cfg.get('default_hooks', {}).get('checkpoint')
+        if ckpt_hook is not None:
+            ckpt_hook.pop('save_best', None)
+    if resume:
+        cfg.resume = True
+        cfg.load_from = None if resume is True or resume == 'auto' else resume
+    if seed is not None or deterministic:
+        cfg.randomness = dict(seed=seed, deterministic=deterministic)
+    if compile:
+        cfg.compile = True
+    if amp:
+        if not torch.cuda.is_available():
+            raise RuntimeError('--amp needs a CUDA GPU (mmengine\'s AmpOptimWrapper); on the CPU train in float32 '
+                               'by leaving --amp out')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=...)` in the config')
+        cfg.auto_scale_lr.enable = True
+    _add_input_check(cfg)
+    # DDP does not broadcast BatchNorm statistics (broadcast_buffers=False, as PYSKL): average them across processes
+    # after every epoch so that checkpoints, validation and --test-last see the same model on every rank.
+    cfg.setdefault('default_hooks', {}).setdefault('sync_buffers', dict(type='SyncBuffersHook'))
+    _setup_launcher(cfg, launcher)
+    return cfg
+
+
+def _metrics_of(runner: Runner):
+    return runner.test_loop.evaluator.metrics
+
+
+def set_test_outputs(runner: Runner, out_file: Optional[str]) -> None:
+    """Point the test metrics' score dump and confusion-matrix picture at ``out_file`` (and beside it)."""
+    for metric in _metrics_of(runner):
+        if hasattr(metric, 'out_file'):
+            metric.out_file = out_file
+        if hasattr(metric, 'confusion_matrix') and out_file:
+            metric.confusion_matrix = osp.splitext(out_file)[0] + '_confusion.png'
+
+
+def find_best_checkpoint(work_dir: str) -> str:
+    """The best checkpoint CheckpointHook kept (``best_*.pth``); the latest epoch if several."""
+    found = glob.glob(osp.join(work_dir, 'best_*.pth'))
+    if not found:
+        raise FileNotFoundError(f'No best_*.pth in {work_dir}: --test-best needs --validate during training')
+    return max(found, key=osp.getmtime)
+
+
+def train(cfg: Config, test_best: bool = False, test_last: bool = False) -> dict:
+    """Train; then optionally test the last and/or best weights (writing ``{last,best}_pred.pkl`` in work_dir).
+
+    Returns the test metrics by name ('last', 'best')."""
+    register_all_modules()
+    if test_best and cfg.get('val_evaluator') is None:
+        raise ValueError('--test-best needs --validate (the best checkpoint is chosen on the validation split)')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    results = {}
+    if test_last:
+        set_test_outputs(runner, osp.join(cfg.work_dir, 'last_pred.pkl'))
+        results['last'] = runner.test()
+    if test_best:
+        best = find_best_checkpoint(cfg.work_dir)
+        load_checkpoint(_unwrap(runner.model), best, strict=True)
+        set_test_outputs(runner, osp.join(cfg.work_dir, 'best_pred.pkl'))
+        results['best'] = runner.test()
+    return results
+
+
+def _unwrap(model):
+    return model.module if hasattr(model, 'module') else model
+
+
+def test_config(config: Union[str, Config], out: Optional[str] = None, metrics: Sequence[str] = DEFAULT_METRICS,
+                average_clips: Optional[str] = None, work_dir: Optional[str] = None,
+                cfg_options: Optional[dict] = None, compile: bool = False, launcher: str = 'none') -> Config:
+    """The Runner config for testing ``config`` (the checkpoint is loaded strictly by :func:`test`)."""
+    cfg = load_config(config, cfg_options)
+    cfg.work_dir = work_dir or cfg.get('work_dir') or _default_work_dir(config)
+    if out is not None and not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must name a .pkl or .pickle file, got {out!r}')
+    evaluator = dict(cfg.get('test_evaluator') or dict(type='AccMetric'))
+    if isinstance(evaluator, (list, tuple)):
+        raise ValueError('tools/test.py expects a single test_evaluator (AccMetric)')
+    evaluator['metric_list'] = list(metrics)
+    evaluator['out_file'] = osp.abspath(out) if out else None
+    evaluator['confusion_matrix'] = (osp.splitext(osp.abspath(out))[0] if out else
+                                     osp.join(osp.abspath(cfg.work_dir), 'test')) + '_confusion.png'
+    cfg.test_evaluator = evaluator
+    if average_clips is not None:
+        cfg.model.setdefault('test_cfg', {})
+        cfg.model.test_cfg['average_clips'] = None if average_clips == 'None' else average_clips
+    cfg.load_from, cfg.resume = None, False
+    # Testing needs no training or validation parts; unset them so the Runner does not build them.
+    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    if compile:
+        cfg.compile = True
+    _add_input_check(cfg)
+    _setup_launcher(cfg, launcher)
+    return cfg
+
+
+def test(cfg: Config, checkpoint: str) -> dict:
+    """Load ``checkpoint`` strictly (missing or unexpected keys are an error) and run the test loop."""
+    register_all_modules()
+    runner = Runner.from_cfg(cfg)
+    load_checkpoint(_unwrap(runner.model), checkpoint, strict=True)
+    if cfg.get('compile'):  # the Runner compiles train_step only
+        model = runner.model
+        model.test_step = torch.compile(model.test_step)
+    return runner.test()
+
+
+def format_metrics(metrics: dict) -> List[str]:
+    return [f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}' for k, v in metrics.items()]
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get('RANK', 0)) == 0

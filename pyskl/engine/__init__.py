@@ -1,0 +1,3 @@
+from .hooks import InputCheckHook
+
+__all__ = ['InputCheckHook']

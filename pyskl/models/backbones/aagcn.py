@@ -1,0 +1,201 @@
+"""2s-AGCN / MS-AAGCN (attention-enhanced adaptive GCN), as in PYSKL.
+
+Each block mixes joints with three learned graphs per subset (the skeleton ``A``, a data-dependent
+``tanh(theta(x)^T phi(x))`` scaled by ``alpha``), then applies spatial, temporal and channel attention.
+Input ``[N, M, T, V, C]``, output ``[N, M, C', T', V]``.
+"""
+import torch
+import torch.nn as nn
+
+from pyskl.graph import Graph
+from pyskl.registry import MODELS
+
+from ..blocks import Zero, bn_init, conv_branch_init, conv_init, mstcn, unit_tcn
+from .utils import build_data_bn, data_bn_forward, load_pretrained, split_block_kwargs, stage_plan
+
+
+class unit_aagcn(nn.Module):
+    """Adaptive graph conv with attention: ``y = relu(bn(sum_k conv_d[k](x @ A_k)) + down(x))``, then attention.
+
+    Args:
+        coff_embedding: ``out // coff_embedding`` channels embed the joints for the data-dependent graph.
+        adaptive: learn ``A`` (a parameter) and add the data-dependent graph; otherwise ``A`` is a fixed buffer.
+        attention: spatial (``conv_sa``), temporal (``conv_ta``) and channel (``fc1c``/``fc2c``) attention,
+            each applied as ``y * (1 + gate)``.
+    """
+
+    def __init__(self, in_channels, out_channels, A, coff_embedding=4, adaptive=True, attention=True):
+        super().__init__()
+        self.in_c, self.out_c = in_channels, out_channels
+        self.inter_c = out_channels // coff_embedding
+        self.num_subset = A.size(0)
+        self.adaptive, self.attention = adaptive, attention
+        num_joints = A.size(-1)
+
+        self.conv_d = nn.ModuleList(nn.Conv2d(in_channels, out_channels, 1) for _ in range(self.num_subset))
+        if adaptive:
+            self.A = nn.Parameter(A)
+            self.alpha = nn.Parameter(torch.zeros(1))
+            self.conv_a = nn.ModuleList(nn.Conv2d(in_channels, self.inter_c, 1) for _ in range(self.num_subset))
+            self.conv_b = nn.ModuleList(nn.Conv2d(in_channels, self.inter_c, 1) for _ in range(self.num_subset))
+        else:
+            self.register_buffer('A', A)
+
+        if attention:
+            self.conv_ta = nn.Conv1d(out_channels, 1, 9, padding=4)
+            # an odd kernel as wide as the skeleton, so every joint sees every other one
+            ker_joint = num_joints if num_joints % 2 else num_joints - 1
+            self.conv_sa = nn.Conv1d(out_channels, 1, ker_joint, padding=(ker_joint - 1) // 2)
+            self.fc1c = nn.Linear(out_channels, out_channels // 2)
+            self.fc2c = nn.Linear(out_channels // 2, out_channels)
+
+        if in_channels != out_channels:
+            self.down = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
+        else:
+            self.down = nn.Identity()
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+
+    def init_weights(self):
+        """PYSKL's init: kaiming convs, branch-scaled ``conv_d``, ``bn`` at 1e-6 (a block starts near identity),
+        temporal and channel gates at 0."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                conv_init(m)
+            elif isinstance(m, nn.BatchNorm2d):
+                bn_init(m, 1)
+        bn_init(self.bn, 1e-6)
+        for conv in self.conv_d:
+            conv_branch_init(conv, self.num_subset)
+        if self.attention:
+            nn.init.zeros_(self.conv_ta.weight)
+            nn.init.zeros_(self.conv_ta.bias)
+            nn.init.xavier_normal_(self.conv_sa.weight)
+            nn.init.zeros_(self.conv_sa.bias)
+            nn.init.kaiming_normal_(self.fc1c.weight)
+            nn.init.zeros_(self.fc1c.bias)
+            nn.init.zeros_(self.fc2c.weight)
+            nn.init.zeros_(self.fc2c.bias)
+
+    def graphs(self, x):
+        """``[N or 1, K, V, V]``: the skeleton graphs, plus ``alpha * tanh(theta^T phi / (inter * T))``."""
+        A = self.A.unsqueeze(0)
+        if not self.adaptive:
+            return A
+        n, _, t, v = x.shape
+        sims = []
+        for conv_a, conv_b in zip(self.conv_a, self.conv_b):
+            theta = conv_a(x).permute(0, 3, 1, 2).reshape(n, v, -1)  # [N, V, inter * T]
+            phi = conv_b(x).view(n, -1, v)  # [N, inter * T, V]
+            sims.append(torch.tanh(torch.matmul(theta, phi) / theta.size(-1)))
+        return A + torch.stack(sims, dim=1) * self.alpha
+
+    def attend(self, y):
+        """Spatial, then temporal, then channel attention, each ``y * (1 + gate)``."""
+        y = y * (1 + torch.sigmoid(self.conv_sa(y.mean(-2))).unsqueeze(-2))
+        y = y * (1 + torch.sigmoid(self.conv_ta(y.mean(-1))).unsqueeze(-1))
+        gate = torch.sigmoid(self.fc2c(self.relu(self.fc1c(y.mean((-2, -1))))))
+        return y * (1 + gate[..., None, None])
+
+    def forward(self, x):
+        n, c, t, v = x.shape
+        A = self.graphs(x)
+        y = 0
+        for k, conv in enumerate(self.conv_d):
+            y = y + conv(torch.matmul(x.view(n, c * t, v), A[:, k]).view(n, c, t, v))
+        y = self.relu(self.bn(y) + self.down(x))
+        return self.attend(y) if self.attention else y
+
+
+class AAGCNBlock(nn.Module):
+    """``relu(tcn(gcn(x)) + residual(x))``: ``gcn_*`` kwargs go to :class:`unit_aagcn`, ``tcn_*`` to the temporal
+    module (``tcn_type``: ``'unit_tcn'`` with kernel 9, or ``'mstcn'``)."""
+
+    def __init__(self, in_channels, out_channels, A, stride=1, residual=True, **kwargs):
+        super().__init__()
+        gcn_kwargs, tcn_kwargs = split_block_kwargs(kwargs, type(self).__name__)
+        tcn_type = tcn_kwargs.pop('type', 'unit_tcn')
+        gcn_type = gcn_kwargs.pop('type', 'unit_aagcn')
+        if gcn_type != 'unit_aagcn':
+            raise ValueError(f"AAGCNBlock: gcn_type must be 'unit_aagcn', got {gcn_type!r}")
+
+        self.gcn = unit_aagcn(in_channels, out_channels, A, **gcn_kwargs)
+        if tcn_type == 'unit_tcn':
+            self.tcn = unit_tcn(out_channels, out_channels, 9, stride=stride, **tcn_kwargs)
+        elif tcn_type == 'mstcn':
+            self.tcn = mstcn(out_channels, out_channels, stride=stride, **tcn_kwargs)
+        else:
+            raise ValueError(f"AAGCNBlock: tcn_type must be 'unit_tcn' or 'mstcn', got {tcn_type!r}")
+        self.relu = nn.ReLU()
+
+        if not residual:
+            self.residual = Zero()
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
+
+    def init_weights(self):
+        """PYSKL initialises a ``unit_tcn`` (kaiming conv, unit BN) but leaves ``mstcn`` and the residual at
+        PyTorch's defaults."""
+        if isinstance(self.tcn, unit_tcn):
+            conv_init(self.tcn.conv)
+            bn_init(self.tcn.bn, 1)
+        self.gcn.init_weights()
+
+    def forward(self, x):
+        res = self.residual(x)
+        return self.relu(self.tcn(self.gcn(x)) + res)
+
+
+@MODELS.register_module()
+class AAGCN(nn.Module):
+    """Stacked :class:`AAGCNBlock` s after a data BatchNorm.
+
+    Args:
+        graph_cfg: ``Graph`` arguments (``layout``, ``mode``; PYSKL uses ``'spatial'``).
+        in_channels: C of the input.
+        base_channels, num_stages, inflate_stages, down_stages: the stage plan (widths double at each inflate
+            stage, time halves at each down stage; stages are 1-based, as in :class:`STGCN`).
+        data_bn_type: ``'MVC'`` (BN over M*V*C channels, the default), ``'VC'`` or ``None`` (no data BN).
+        num_person: M, for ``'MVC'``.
+        pretrained: a checkpoint loaded non-strictly by ``init_weights``.
+        **kwargs: ``gcn_*`` (``coff_embedding``, ``adaptive``, ``attention``) / ``tcn_*`` block options; a tuple of
+            length ``num_stages`` gives per-stage values; ``tcn_dropout`` skips the first stage.
+    """
+
+    def __init__(self, graph_cfg, in_channels=3, base_channels=64, data_bn_type='MVC', num_person=2, num_stages=10,
+                 inflate_stages=(5, 8), down_stages=(5, 8), pretrained=None, **kwargs):
+        super().__init__()
+        if data_bn_type not in ('MVC', 'VC', None):
+            raise ValueError(f"AAGCN: data_bn_type must be 'MVC', 'VC' or None, got {data_bn_type!r}")
+        self.graph = Graph(**graph_cfg)
+        A = torch.tensor(self.graph.A, dtype=torch.float32)
+        self.register_buffer('A', A)
+        self.kwargs = kwargs
+        self.data_bn_type = data_bn_type
+        self.in_channels, self.base_channels, self.num_person = in_channels, base_channels, num_person
+        self.inflate_stages, self.down_stages = inflate_stages, down_stages
+        self.data_bn = build_data_bn(data_bn_type, num_person, in_channels, A.size(1))
+
+        plan, block_kwargs = stage_plan(in_channels, base_channels, 2, num_stages, inflate_stages, down_stages, kwargs)
+        self.gcn = nn.ModuleList(
+            AAGCNBlock(c_in, c_out, A.clone(), stride, residual=residual, **kw)
+            for (c_in, c_out, stride, residual), kw in zip(plan, block_kwargs))
+        self.num_stages = len(self.gcn)
+        self.pretrained = pretrained
+        self.init_weights()
+
+    def init_weights(self):
+        if isinstance(self.data_bn, nn.BatchNorm1d):
+            bn_init(self.data_bn, 1)
+        for block in self.gcn:
+            block.init_weights()
+        load_pretrained(self, self.pretrained)
+
+    def forward(self, x):
+        N, M, T, V, C = x.shape
+        x = data_bn_forward(self.data_bn, self.data_bn_type, x)  # [N * M, C, T, V]
+        for block in self.gcn:
+            x = block(x)
+        return x.reshape((N, M) + x.shape[1:])

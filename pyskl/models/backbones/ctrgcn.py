@@ -1,0 +1,204 @@
+"""CTR-GCN (channel-wise topology refinement GCN), as in PYSKL.
+
+Each subset's graph is refined per channel from the data: ``A_k + alpha * conv4(tanh(x1_u - x2_v))``, where
+``x1``, ``x2`` are time-pooled joint embeddings; the temporal module is MS-G3D's multi-scale TCN.
+Input ``[N, M, T, V, C]``, output ``[N, M, C', T', V]``.
+"""
+import torch
+import torch.nn as nn
+
+from pyskl.graph import Graph
+from pyskl.registry import MODELS
+
+from ..blocks import Zero, bn_init, conv_init, unit_tcn
+from .utils import data_bn_forward, load_pretrained, stage_plan
+
+
+class CTRGC(nn.Module):
+    """One subset's channel-wise topology refinement: ``y[c, t, v] = sum_u G[c, u, v] * conv3(x)[c, t, u]`` with
+    ``G = alpha * conv4(tanh(conv1(x)_u - conv2(x)_v)) + A`` (``conv1``/``conv2`` averaged over time)."""
+
+    def __init__(self, in_channels, out_channels, rel_reduction=8):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.rel_channels = 8 if in_channels <= 16 else in_channels // rel_reduction
+        self.conv1 = nn.Conv2d(in_channels, self.rel_channels, kernel_size=1)
+        self.conv2 = nn.Conv2d(in_channels, self.rel_channels, kernel_size=1)
+        self.conv3 = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+        self.conv4 = nn.Conv2d(self.rel_channels, out_channels, kernel_size=1)
+
+    def init_weights(self):
+        for conv in (self.conv1, self.conv2, self.conv3, self.conv4):
+            conv_init(conv)
+
+    def forward(self, x, A=None, alpha=1):
+        x1, x2, x3 = self.conv1(x).mean(-2), self.conv2(x).mean(-2), self.conv3(x)
+        rel = torch.tanh(x1.unsqueeze(-1) - x2.unsqueeze(-2))  # [N, R, V, V]
+        rel = self.conv4(rel) * alpha + (A[None, None] if A is not None else 0)  # [N, C, V, V]
+        return torch.einsum('ncuv,nctu->nctv', rel, x3)
+
+
+class unit_ctrgcn(nn.Module):
+    """``relu(bn(sum_k CTRGC_k(x, A_k, alpha)) + down(x))`` with a learned ``A`` and a shared ``alpha``."""
+
+    def __init__(self, in_channels, out_channels, A):
+        super().__init__()
+        self.in_c, self.out_c = in_channels, out_channels
+        self.num_subset = A.size(0)
+        self.convs = nn.ModuleList(CTRGC(in_channels, out_channels) for _ in range(self.num_subset))
+        if in_channels != out_channels:
+            self.down = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
+        else:
+            self.down = nn.Identity()
+        self.A = nn.Parameter(A.clone())
+        self.alpha = nn.Parameter(torch.zeros(1))
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+
+    def init_weights(self):
+        """Kaiming convs, unit BNs, ``bn`` at 1e-6 (a block starts near its residual), ``alpha`` at 0."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                conv_init(m)
+            elif isinstance(m, nn.BatchNorm2d):
+                bn_init(m, 1)
+        bn_init(self.bn, 1e-6)
+        nn.init.zeros_(self.alpha)
+
+    def forward(self, x):
+        y = 0
+        for k, conv in enumerate(self.convs):
+            y = y + conv(x, self.A[k], self.alpha)
+        return self.relu(self.bn(y) + self.down(x))
+
+
+class MSTCN(nn.Module):
+    """MS-G3D's multi-scale temporal conv (not ST-GCN++'s ``mstcn``): one branch per dilation (1x1 conv -> BN ->
+    ReLU -> ``unit_tcn``), a max-pool branch (1x1 conv -> BN -> ReLU -> max-pool 3 -> BN) and a strided 1x1 branch
+    (conv -> BN), concatenated, plus the residual, then ReLU and dropout. Each branch has ``out // num_branches``
+    channels and the last (1x1) one takes the remainder."""
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, dilations=(1, 2, 3, 4), residual=True,
+                 tcn_dropout=0):
+        super().__init__()
+        self.num_branches = len(dilations) + 2
+        branch_channels = out_channels // self.num_branches
+        rem_channels = out_channels - branch_channels * (self.num_branches - 1)
+        kernel_sizes = list(kernel_size) if isinstance(kernel_size, (list, tuple)) else [kernel_size] * len(dilations)
+        if len(kernel_sizes) != len(dilations):
+            raise ValueError(f'MSTCN: {len(kernel_sizes)} kernel sizes for {len(dilations)} dilations')
+
+        def embed():
+            return [nn.Conv2d(in_channels, branch_channels, 1), nn.BatchNorm2d(branch_channels), nn.ReLU(inplace=True)]
+
+        branches = [
+            nn.Sequential(*embed(), unit_tcn(branch_channels, branch_channels, ks, stride=stride, dilation=d))
+            for ks, d in zip(kernel_sizes, dilations)
+        ]
+        branches.append(
+            nn.Sequential(*embed(), nn.MaxPool2d((3, 1), stride=(stride, 1), padding=(1, 0)),
+                          nn.BatchNorm2d(branch_channels)))
+        branches.append(
+            nn.Sequential(nn.Conv2d(in_channels, rem_channels, 1, stride=(stride, 1)), nn.BatchNorm2d(rem_channels)))
+        self.branches = nn.ModuleList(branches)
+
+        if not residual:
+            self.residual = Zero()
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
+        self.act = nn.ReLU(inplace=True)
+        self.drop = nn.Dropout(tcn_dropout)
+
+    def init_weights(self):
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                conv_init(m)
+            elif isinstance(m, nn.BatchNorm2d):
+                bn_init(m, 1)
+
+    def forward(self, x):
+        res = self.residual(x)
+        out = torch.cat([branch(x) for branch in self.branches], dim=1)
+        return self.drop(self.act(out + res))
+
+
+class CTRGCNBlock(nn.Module):
+    """``relu(tcn1(gcn1(x)) + residual(x))`` with an MSTCN of kernel ``kernel_size`` over ``dilations``."""
+
+    def __init__(self, in_channels, out_channels, A, stride=1, residual=True, kernel_size=5, dilations=(1, 2),
+                 tcn_dropout=0):
+        super().__init__()
+        self.gcn1 = unit_ctrgcn(in_channels, out_channels, A)
+        self.tcn1 = MSTCN(out_channels, out_channels, kernel_size=kernel_size, stride=stride, dilations=dilations,
+                          residual=False, tcn_dropout=tcn_dropout)
+        self.relu = nn.ReLU(inplace=True)
+        if not residual:
+            self.residual = Zero()
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
+
+    def init_weights(self):
+        """As PYSKL: the residual ``unit_tcn`` keeps PyTorch's default init."""
+        self.tcn1.init_weights()
+        self.gcn1.init_weights()
+
+    def forward(self, x):
+        res = self.residual(x)
+        return self.relu(self.tcn1(self.gcn1(x)) + res)
+
+
+@MODELS.register_module()
+class CTRGCN(nn.Module):
+    """Stacked :class:`CTRGCNBlock` s (in ``net``) after an ``'MVC'`` data BatchNorm.
+
+    Args:
+        graph_cfg: ``Graph`` arguments (PYSKL uses ``'spatial'``).
+        in_channels, base_channels, num_stages, inflate_stages, down_stages: the stage plan; unlike
+            :class:`STGCN` the input block ``in_channels -> base_channels`` always exists (PYSKL).
+        pretrained: a checkpoint loaded non-strictly by ``init_weights`` (PYSKL accepted and ignored it).
+        num_person: M, for the data BatchNorm over M*V*C channels.
+        **kwargs: block options ``kernel_size`` (5), ``dilations`` ((1, 2)) and ``tcn_dropout`` (not applied to
+            the first block), the same for every block.
+    """
+
+    def __init__(self, graph_cfg, in_channels=3, base_channels=64, num_stages=10, inflate_stages=(5, 8),
+                 down_stages=(5, 8), pretrained=None, num_person=2, **kwargs):
+        super().__init__()
+        unknown = sorted(set(kwargs) - {'kernel_size', 'dilations', 'tcn_dropout'})
+        if unknown:
+            raise TypeError(f'CTRGCN: unexpected arguments {unknown}; block options are kernel_size, dilations, '
+                            'tcn_dropout')
+        self.graph = Graph(**graph_cfg)
+        A = torch.tensor(self.graph.A, dtype=torch.float32)
+        self.register_buffer('A', A)
+        self.in_channels, self.base_channels, self.num_person = in_channels, base_channels, num_person
+        self.inflate_stages, self.down_stages = inflate_stages, down_stages
+        self.kwargs = kwargs
+        self.data_bn = nn.BatchNorm1d(num_person * in_channels * A.size(1))
+
+        plan, _ = stage_plan(in_channels, base_channels, 2, num_stages, inflate_stages, down_stages, {})
+        if in_channels == base_channels:
+            plan.insert(0, (in_channels, base_channels, 1, False))
+        first_kwargs = {k: v for k, v in kwargs.items() if k != 'tcn_dropout'}
+        self.net = nn.ModuleList(
+            CTRGCNBlock(c_in, c_out, A.clone(), stride, residual=residual, **(kwargs if i else first_kwargs))
+            for i, (c_in, c_out, stride, residual) in enumerate(plan))
+        self.num_stages = len(self.net)
+        self.pretrained = pretrained
+        self.init_weights()
+
+    def init_weights(self):
+        for block in self.net:
+            block.init_weights()
+        load_pretrained(self, self.pretrained)
+
+    def forward(self, x):
+        N, M, T, V, C = x.shape
+        x = data_bn_forward(self.data_bn, 'MVC', x)  # [N * M, C, T, V]
+        for block in self.net:
+            x = block(x)
+        return x.reshape((N, M) + x.shape[1:])

@@ -1,0 +1,30 @@
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_requirements(path):
+    with open(osp.join(osp.dirname(__file__), path)) as f:
+        return [line.split('#')[0].strip() for line in f if line.split('#')[0].strip()]
+
+
+def read_version():
+    scope = {}
+    with open(osp.join(osp.dirname(__file__), 'pyskl', 'version.py')) as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+setup(
+    name='pyskl',
+    version=read_version(),
+    description='Skeleton-based action recognition (ST-GCN, ST-GCN++, AAGCN, CTR-GCN, MS-G3D, DG-STGCN) on mmengine',
+    long_description=open(osp.join(osp.dirname(__file__), 'README.md')).read() if osp.exists('README.md') else '',
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    packages=find_packages(include=['pyskl', 'pyskl.*']),
+    python_requires='>=3.10',
+    install_requires=read_requirements('requirements.txt'),
+    extras_require={'tests': read_requirements('requirements/tests.txt')},
+    zip_safe=False,
+)

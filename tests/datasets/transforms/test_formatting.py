@@ -1,0 +1,65 @@
+"""FormatGCNInput (the [num_clips, M, T, V, C] layout) and PackActionInputs (the model's input dict)."""
+import numpy as np
+import pytest
+import torch
+
+from pyskl.datasets.transforms import FormatGCNInput, PackActionInputs
+from pyskl.structures import ActionDataSample
+
+
+def frames_numbered(M, T, V=2, C=3):
+    """keypoint[m, t] = 100 m + t everywhere."""
+    values = 100 * np.arange(M)[:, None] + np.arange(T)[None]
+    return np.broadcast_to(values[..., None, None], (M, T, V, C)).astype(np.float32)
+
+
+def test_format_gcn_input_splits_clips_and_pads_persons():
+    results = FormatGCNInput(num_person=2)(dict(keypoint=frames_numbered(1, 6), num_clips=3))
+    out = results['keypoint']
+    assert out.shape == (3, 2, 2, 2, 3) and out.flags['C_CONTIGUOUS']
+    np.testing.assert_array_equal(out[:, 0, :, 0, 0], [[0, 1], [2, 3], [4, 5]])  # clip k holds frames 2k, 2k+1
+    np.testing.assert_array_equal(out[:, 1], 0)
+
+
+def test_format_gcn_input_loop_mode_copies_a_single_person():
+    out = FormatGCNInput(num_person=3, mode='loop')(dict(keypoint=frames_numbered(1, 4)))['keypoint']
+    assert out.shape == (1, 3, 4, 2, 3)
+    np.testing.assert_array_equal(out[0, 1], out[0, 0])
+    np.testing.assert_array_equal(out[0, 2], out[0, 0])
+
+
+def test_format_gcn_input_truncates_persons_and_appends_scores():
+    keypoint = frames_numbered(3, 4, C=2)
+    score = np.full((3, 4, 2), 0.5, dtype=np.float32)
+    results = FormatGCNInput(num_person=2)(dict(keypoint=keypoint, keypoint_score=score))
+    out = results['keypoint']
+    assert out.shape == (1, 2, 4, 2, 3) and 'keypoint_score' not in results
+    np.testing.assert_array_equal(out[0, :, 0, 0, 0], [0, 100])
+    np.testing.assert_array_equal(out[..., 2], 0.5)
+
+
+def test_format_gcn_input_rejects_frames_that_do_not_split():
+    with pytest.raises(ValueError, match="'s'.*7 frames do not split into 2 clips"):
+        FormatGCNInput()(dict(keypoint=frames_numbered(2, 7), num_clips=2, frame_dir='s'))
+
+
+def test_pack_action_inputs():
+    keypoint = frames_numbered(2, 4)[None].astype(np.float64)
+    packed = PackActionInputs()(dict(keypoint=keypoint, label=np.int64(5), frame_dir='a', sample_idx=3,
+                                     total_frames=4, img_shape=(1, 1)))
+    assert set(packed) == {'inputs', 'data_samples'}
+    assert packed['inputs'].dtype == torch.float32 and tuple(packed['inputs'].shape) == keypoint.shape
+    np.testing.assert_array_equal(packed['inputs'].numpy(), keypoint)
+    sample = packed['data_samples']
+    assert isinstance(sample, ActionDataSample)
+    assert sample.gt_label.dtype == torch.long and sample.gt_label.tolist() == [5]
+    assert sample.metainfo == dict(frame_dir='a', sample_idx=3, total_frames=4)
+
+
+def test_pack_action_inputs_without_label_and_with_several_keys():
+    packed = PackActionInputs(keys=('keypoint', 'extra'), meta_keys=('frame_dir', ))(
+        dict(keypoint=np.zeros((1, 2), np.float32), extra=np.arange(3)))
+    assert 'gt_label' not in packed['data_samples'] and packed['data_samples'].metainfo == {}
+    assert packed['inputs']['extra'].dtype == torch.int64 and packed['inputs']['keypoint'].shape == (1, 2)
+    with pytest.raises(ValueError, match="'b'.*inputs \\['keypoint'\\] are missing"):
+        PackActionInputs()(dict(frame_dir='b'))

@@ -1,0 +1,135 @@
+"""AAGCN: shapes, gradients, PYSKL's initial values, parameter counts and kwargs handling."""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+from pyskl.models.backbones.aagcn import AAGCN, unit_aagcn
+from pyskl.registry import MODELS
+from tests.conftest import load_ref
+
+NTU = dict(layout='nturgb+d', mode='spatial')
+TINY = dict(graph_cfg=NTU, base_channels=16, num_stages=4, inflate_stages=[3], down_stages=[3])
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _one_thread():
+    """Tiny tensors: a second thread only adds contention when several test runs share the machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_input(n=2, m=2, t=16, v=25, c=3):
+    return torch.randn(n, m, t, v, c, generator=torch.Generator().manual_seed(0))
+
+
+def test_forward_backward_shapes_and_grads():
+    torch.manual_seed(0)
+    model = AAGCN(**TINY)
+    out = model(tiny_input())
+    assert out.shape == (2, 2, 32, 8, 25)  # [N, M, 2 * base, T / 2, V]
+    out.square().mean().backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None]
+    assert not missing, f'no gradient reached {missing}'
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_adaptive_graph_and_attention_change_the_output():
+    """alpha, conv_ta and fc2c start at 0; once non-zero, each must change what the block computes."""
+    torch.manual_seed(0)
+    gcn = unit_aagcn(8, 16, torch.rand(3, 25, 25)).eval()
+    x = torch.randn(2, 8, 12, 25)
+    base = gcn(x)
+    for name in ('alpha', 'conv_ta.weight', 'fc2c.weight'):
+        param = gcn.get_parameter(name)
+        with torch.no_grad():
+            param.fill_(0.5)
+            assert not torch.allclose(gcn(x), base), f'{name} has no effect'
+            param.zero_()
+
+
+def test_initial_values_follow_pyskl():
+    torch.manual_seed(0)
+    model = AAGCN(graph_cfg=NTU)
+    for i, block in enumerate(model.gcn):
+        gcn = block.gcn
+        assert gcn.alpha.item() == 0
+        assert torch.equal(gcn.A, model.A), 'each block learns its own copy of the graph'
+        assert gcn.A.data_ptr() != model.A.data_ptr()
+        assert torch.all(gcn.bn.weight == 1e-6) and torch.all(gcn.bn.bias == 0)
+        for name in ('conv_ta.weight', 'conv_ta.bias', 'conv_sa.bias', 'fc1c.bias', 'fc2c.weight', 'fc2c.bias'):
+            assert torch.all(gcn.get_parameter(name) == 0), name
+        for conv in (*gcn.conv_d, *gcn.conv_a, *gcn.conv_b, block.tcn.conv):
+            assert torch.all(conv.bias == 0)
+        assert torch.all(block.tcn.bn.weight == 1) and torch.all(block.tcn.bn.bias == 0)
+        if i == 0:
+            assert torch.all(gcn.down[1].weight == 1)
+    # conv_d: normal with std sqrt(2 / (out * in * K)) (branch init); checked on the widest layer
+    conv_d = model.gcn[-1].gcn.conv_d[0].weight
+    expected = math.sqrt(2. / (256 * 256 * 3))
+    assert abs(conv_d.std().item() / expected - 1) < 0.05
+    # conv_a: kaiming normal, fan_out = out channels
+    conv_a = model.gcn[-1].gcn.conv_a[0].weight
+    assert abs(conv_a.std().item() / math.sqrt(2. / 64) - 1) < 0.05
+
+
+def test_full_model_parameter_count_is_pyskls():
+    """PYSKL's NTU60 3D joint AAGCN with GCNHead(60, 256) has 3,781,668 parameters."""
+    model = MODELS.build(dict(type='RecognizerGCN', backbone=dict(type='AAGCN', graph_cfg=NTU),
+                              cls_head=dict(type='GCNHead', num_classes=60, in_channels=256)))
+    assert sum(p.numel() for p in model.parameters()) == 3_781_668
+    assert len(model.backbone.gcn) == 10
+    assert model.backbone.data_bn.num_features == 150  # 'MVC': 2 persons * 3 * 25
+
+
+def test_state_dict_keys_and_order_are_pyskls():
+    case = load_ref('dev_aagcn_pyskl_ntu60_xsub_3dkp_j')
+    model = MODELS.build(case['model_cfg'])
+    ours = model.state_dict()
+    assert list(ours) == list(case['state_dict'])
+    assert all(ours[k].shape == v.shape for k, v in case['state_dict'].items())
+
+
+def test_tcn_dropout_skips_the_first_stage_and_tuples_spread_over_stages():
+    model = AAGCN(**TINY, tcn_dropout=0.3, gcn_attention=(False, True, True, True))
+    assert [b.tcn.drop.p for b in model.gcn] == [0, 0.3, 0.3, 0.3]
+    assert [hasattr(b.gcn, 'conv_ta') for b in model.gcn] == [False, True, True, True]
+    assert model(tiny_input()).shape == (2, 2, 32, 8, 25)
+
+
+def test_non_adaptive_graph_is_a_buffer_and_mstcn_is_accepted():
+    model = AAGCN(**TINY, gcn_adaptive=False, tcn_type='mstcn')
+    gcn = model.gcn[0].gcn
+    assert 'A' in dict(gcn.named_buffers()) and not hasattr(gcn, 'alpha')
+    out = model(tiny_input())
+    assert out.shape == (2, 2, 32, 8, 25)
+    out.mean().backward()
+
+
+def test_input_block_only_when_widths_differ():
+    assert len(AAGCN(**TINY).gcn) == 4
+    model = AAGCN(**dict(TINY, in_channels=16))
+    assert len(model.gcn) == 3 and model.num_stages == 3
+    assert model(tiny_input(c=16)).shape == (2, 2, 32, 8, 25)
+
+
+@pytest.mark.parametrize('kwargs, error', [
+    (dict(data_bn_type='XYZ'), ValueError),
+    (dict(gcn_type='unit_gcn'), ValueError),
+    (dict(tcn_type='conv'), ValueError),
+    (dict(dropout=0.1), TypeError),
+])
+def test_bad_arguments_raise_clear_errors(kwargs, error):
+    with pytest.raises(error, match='AAGCN'):
+        AAGCN(**TINY, **kwargs)
+
+
+def test_data_bn_types():
+    assert isinstance(AAGCN(**TINY, data_bn_type='VC').data_bn, nn.BatchNorm1d)
+    assert AAGCN(**TINY, data_bn_type='VC').data_bn.num_features == 75
+    model = AAGCN(**TINY, data_bn_type=None)
+    assert isinstance(model.data_bn, nn.Identity)
+    assert model(tiny_input()).shape == (2, 2, 32, 8, 25)

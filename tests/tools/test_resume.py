@@ -1,0 +1,44 @@
+"""--resume continues a killed run from its last checkpoint instead of starting over."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from .helpers import REPO, python_tool, tool_env, write_tiny_config
+
+
+def _wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
+def test_resume_after_kill_mid_epoch(tmp_path):
+    # 60 samples, batch 2: 30 iterations per epoch, enough to be killed in the middle of epoch 2.
+    cfg = write_tiny_config(tmp_path, max_epochs=3, batch_size=2, num_train=60)
+    work = tmp_path / 'work'
+    log = open(tmp_path / 'first_run.log', 'w')
+    proc = subprocess.Popen([sys.executable, str(REPO / 'tools' / 'train.py'), str(cfg), '--seed', '0'], cwd=REPO,
+                            env=tool_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for(lambda: (work / 'epoch_1.pth').exists() or proc.poll() is not None, 240, 'epoch_1.pth')
+        assert proc.poll() is None, 'training ended before it could be killed: make the epochs longer'
+        _wait_for(lambda: 'Epoch(train) [2][' in (tmp_path / 'first_run.log').read_text(), 60, 'epoch 2 to start')
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        log.close()
+    assert not (work / 'epoch_2.pth').exists(), 'killed too late: epoch 2 had finished'
+
+    resumed = python_tool('train.py', cfg, '--seed', '0', '--resume')
+    text = resumed.stdout + resumed.stderr
+    assert 'resumed epoch: 1, iter: 30' in text, text[-3000:]
+    assert 'Epoch(train) [1][' not in text, 'the resumed run trained epoch 1 again'
+    final = torch.load(work / 'epoch_3.pth', map_location='cpu', weights_only=False)
+    assert final['meta']['epoch'] == 3 and final['meta']['iter'] == 90

@@ -1,0 +1,47 @@
+"""Train a recognizer: ``python tools/train.py CONFIG [options]`` (one process) or
+``bash tools/dist_train.sh CONFIG N [options]`` (N processes; NCCL on GPUs, gloo on CPU)."""
+import argparse
+import os
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a skeleton action recognizer')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go (default: the config\'s work_dir)')
+    parser.add_argument('--validate', action='store_true', help='evaluate on the val split after every epoch')
+    parser.add_argument('--test-best', action='store_true', help='after training, test the best checkpoint '
+                        '(needs --validate); writes work_dir/best_pred.pkl')
+    parser.add_argument('--test-last', action='store_true', help='after training, test the last weights; '
+                        'writes work_dir/last_pred.pkl')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CHECKPOINT',
+                        help='resume from CHECKPOINT, or with no value from the latest checkpoint in work_dir')
+    parser.add_argument('--seed', type=int, default=None, help='random seed (default: random, shared by ranks)')
+    parser.add_argument('--deterministic', action='store_true', help='deterministic cuDNN / torch algorithms')
+    parser.add_argument('--compile', action='store_true', help='torch.compile the model (first steps are slow)')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA only)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the LR linearly with the total batch (config auto_scale_lr.base_batch_size)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch'], default=None,
+                        help='pytorch under torchrun (set by dist_train.sh), none for one process')
+    parser.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from pyskl.apis.runner import train, train_config
+    from pyskl.utils.dist import launched_by_torchrun
+    launcher = args.launcher or ('pytorch' if launched_by_torchrun() else 'none')
+    cfg = train_config(args.config, work_dir=args.work_dir, validate=args.validate, resume=args.resume,
+                       seed=args.seed, deterministic=args.deterministic, cfg_options=args.cfg_options,
+                       compile=args.compile, amp=args.amp, auto_scale_lr=args.auto_scale_lr, launcher=launcher)
+    train(cfg, test_best=args.test_best, test_last=args.test_last)
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    main()
