@@ -12,6 +12,7 @@ def atomic_write(filename: str, mode: str = 'wb'):
     filename = osp.abspath(filename)
     os.makedirs(osp.dirname(filename), exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filename)}.', suffix='.tmp', dir=osp.dirname(filename))
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes owner-only files; give the usual permissions
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -22,6 +23,12 @@ def atomic_write(filename: str, mode: str = 'wb'):
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def dump_pickle(obj, filename: str) -> None:

@@ -54,6 +54,8 @@ def test_annotation_format(kind):
             assert ann['img_shape'] == ann['original_shape'] == (1080, 1920)
     frames = [ann['total_frames'] for ann in data['annotations']]
     assert len(set(frames)) > 10, 'sequence lengths should vary'
+    one_person = [ann for ann in data['annotations'] if ann['label'] not in syn.TWO_PERSON_CLASSES]
+    assert {ann['keypoint'].shape[0] for ann in one_person} == {1, 2}, 'some one-person samples have a bystander'
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path):

@@ -29,15 +29,58 @@ def spacetime_adjacency(A: np.ndarray, window_size: int) -> np.ndarray:
     return np.tile(A_with_self, (window_size, window_size))
 
 
-def aggregate(x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
-    """``[N, C, T, V]`` x ``[K, V, U]`` -> ``[N, K * C, T, U]`` (scale-major channels, as PYSKL's einsum).
+def build_act_inplace(act_cfg) -> nn.Module:
+    """An activation layer; a ReLU works in place (it always follows a BN or a sum, whose outputs no backward needs),
+    which spares a copy of the largest tensors of the model."""
+    cfg = dict(type=act_cfg) if isinstance(act_cfg, str) else dict(act_cfg)
+    if cfg['type'] == 'ReLU':
+        cfg.setdefault('inplace', True)
+    return build_act(cfg)
 
-    One matmul against the scales laid side by side, instead of ``einsum('kvu,nctv->nkctu')``.
-    """
+
+# The graph convolutions run "node-major": a feature map [N, C, T, V] is held as [V, C, N * T]. Then the multi-scale
+# aggregation is one wide matrix product (all scales and target nodes at once), it lands with each node's
+# (scale, channel) rows together, as PYSKL's 1x1 conv reads them, and the convs become per-node matrix products: no
+# permuted copy of the K-times-larger aggregated tensor is made, forward or backward.
+
+def to_node_major(x: torch.Tensor) -> torch.Tensor:
+    """``[N, C, T, V]`` -> ``[V, C, N * T]``."""
     N, C, T, V = x.shape
+    return x.permute(3, 1, 0, 2).reshape(V, C, N * T)
+
+
+def from_node_major(x: torch.Tensor, N: int) -> torch.Tensor:
+    """``[V, C, N * T]`` -> ``[N, C, T, V]`` (a view)."""
+    V, C, NT = x.shape
+    return x.view(V, C, N, NT // N).permute(2, 1, 3, 0)
+
+
+def graph_aggregate(x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+    """``x`` ``[V, C, B]``, ``A`` ``[K, V, U]`` -> ``[U, K * C, B]``: ``out[u, k * C + c] = sum_v A[k, v, u] x[v, c]``.
+
+    The (scale, channel) order is that of PYSKL's ``einsum('kvu,nctv->nkctu')`` + reshape, so the MLP's conv weights
+    apply unchanged.
+    """
+    V, C, B = x.shape
     K, _, U = A.shape
-    out = x.reshape(N * C * T, V) @ A.permute(1, 0, 2).reshape(V, K * U)
-    return out.view(N, C, T, K, U).permute(0, 3, 1, 2, 4).reshape(N, K * C, T, U)
+    out = A.permute(2, 0, 1).reshape(U * K, V) @ x.reshape(V, C * B)
+    return out.view(U, K * C, B)
+
+
+def node_wise_conv(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A 1x1 ``conv`` on a node-major ``x`` ``[U, C, B]``: one matrix product per node."""
+    weight = conv.weight.reshape(conv.out_channels, -1)
+    weight = weight.expand((x.size(0), ) + weight.shape)
+    if conv.bias is None:
+        return torch.bmm(weight, x)
+    return torch.baddbmm(conv.bias[None, :, None], weight, x)
+
+
+def window_major_to_joint_major(A: torch.Tensor, window_size: int) -> torch.Tensor:
+    """Reorder both node axes of a space-time graph ``[K, W * V, W * V]`` from (frame, joint) to (joint, frame)."""
+    K, WV, _ = A.shape
+    V = WV // window_size
+    return A.view(K, window_size, V, window_size, V).permute(0, 2, 1, 4, 3).reshape(K, WV, WV)
 
 
 class MLP(nn.Module):
@@ -53,12 +96,20 @@ class MLP(nn.Module):
             self.layers.append(nn.Conv2d(c_in, c_out, kernel_size=1))
             self.layers.append(nn.BatchNorm2d(c_out))
             if act_cfg:
-                self.layers.append(build_act(act_cfg))
+                self.layers.append(build_act_inplace(act_cfg))
 
     def forward(self, x):
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def forward_node_major(self, x):
+        """The same on ``[V, C, B]``; the other layers see it as ``[V, C, B, 1]``, so BN statistics are unchanged
+        (and an in-place ReLU acts on BN's output itself, not on a view of it)."""
+        x = x.unsqueeze(-1)
+        for layer in self.layers:
+            x = node_wise_conv(layer, x.squeeze(-1)).unsqueeze(-1) if isinstance(layer, nn.Conv2d) else layer(x)
+        return x.squeeze(-1)
 
 
 class MSGCN(nn.Module):
@@ -75,8 +126,11 @@ class MSGCN(nn.Module):
     def init_weights(self):
         nn.init.uniform_(self.PA, -1e-6, 1e-6)
 
+    def forward_node_major(self, x):
+        return self.mlp.forward_node_major(graph_aggregate(x, self.A + self.PA))
+
     def forward(self, x):
-        return self.mlp(aggregate(x, self.A + self.PA))
+        return from_node_major(self.forward_node_major(to_node_major(x)), x.size(0)).contiguous()
 
 
 class MSTCN(nn.Module):
@@ -130,18 +184,25 @@ class UnfoldTemporalWindows(nn.Module):
         self.window_size, self.window_stride, self.window_dilation = window_size, window_stride, window_dilation
         self.padding = (window_size + (window_size - 1) * (window_dilation - 1) - 1) // 2
 
-    def forward(self, x):
-        N, C, T, V = x.shape
-        x = F.pad(x, (0, 0, self.padding, self.padding))
+    def windows(self, x):
+        """``[N, C, T', V, window_size]``: a strided view of the padded input, no copy."""
         span = (self.window_size - 1) * self.window_dilation + 1
-        # windows as a strided view: [N, C, T', V, span] -> the dilated frames of each window
-        x = x.unfold(2, span, self.window_stride)[..., ::self.window_dilation]
-        return x.permute(0, 1, 2, 4, 3).reshape(N, C, -1, self.window_size * V)
+        x = F.pad(x, (0, 0, self.padding, self.padding))
+        return x.unfold(2, span, self.window_stride)[..., ::self.window_dilation]
+
+    def forward(self, x):
+        N, C, _, V = x.shape
+        return self.windows(x).transpose(3, 4).reshape(N, C, -1, self.window_size * V)
+
+    def joint_major(self, x):
+        """Node-major ``[V * window_size, C, N * T']`` with nodes ordered (joint, frame), in one copy."""
+        N, C, _, V = x.shape
+        return self.windows(x).permute(3, 4, 1, 0, 2).reshape(V * self.window_size, C, -1)
 
 
 class ST_MSGCN(nn.Module):
     """Multi-scale GCN over a temporal window's space-time graph (``window_size * V`` nodes), then an
-    :class:`MLP`, an optional residual and the activation."""
+    :class:`MLP`, an optional residual and the activation. ``A`` and ``PA`` order the nodes (frame, joint)."""
 
     def __init__(self, in_channels, out_channels, A, num_scales, window_size, residual=False, dropout=0,
                  act_cfg='ReLU'):
@@ -158,15 +219,30 @@ class ST_MSGCN(nn.Module):
             self.residual = nn.Identity()
         else:
             self.residual = MLP(in_channels, [out_channels], act_cfg=None)
-        self.act = build_act(act_cfg)
+        self.act = build_act_inplace(act_cfg)
+        # Without a residual PYSKL applies the activation twice in a row; a second ReLU changes nothing.
+        self.skip_act = not residual and all(isinstance(m, nn.ReLU) for m in (self.act, self.mlp.layers[-1]))
         self.init_weights()
 
     def init_weights(self):
         nn.init.uniform_(self.PA, -1e-6, 1e-6)
 
+    def forward_joint_major(self, x):
+        """Node-major ``[W * V, C, B]`` -> ``[W * V, out, B]``, nodes ordered (joint, frame) on both sides."""
+        A = window_major_to_joint_major(self.A + self.PA, self.window_size)
+        out = self.mlp.forward_node_major(graph_aggregate(x, A))
+        if isinstance(self.residual, MLP):
+            out = out + self.residual.forward_node_major(x)
+        elif isinstance(self.residual, nn.Identity):
+            out = out + x
+        return out if self.skip_act else self.act(out)
+
     def forward(self, x):
-        out = self.mlp(aggregate(x, self.A + self.PA))
-        return self.act(out + self.residual(x))
+        N, C, T, WV = x.shape
+        W, V = self.window_size, WV // self.window_size
+        x = x.view(N, C, T, W, V).permute(4, 3, 1, 0, 2).reshape(WV, C, N * T)
+        out = self.forward_joint_major(x)
+        return out.view(V, W, -1, N, T).permute(3, 2, 4, 1, 0).reshape(N, -1, T, WV)
 
 
 class MSG3DBlock(nn.Module):
@@ -196,11 +272,20 @@ class MSG3DBlock(nn.Module):
         self.out_conv = nn.Conv3d(self.embed_channels_out, out_channels, kernel_size=(1, window_size, 1))
         self.out_bn = nn.BatchNorm2d(out_channels)
 
+    def forward_node_major(self, x):
+        """``[N, C, T, V]`` -> node-major ``[V, out_channels, N * T']``."""
+        V, W = x.size(-1), self.window_size
+        unfold, st_gcn = self.gcn3d
+        y = st_gcn.forward_joint_major(unfold.joint_major(self.in1x1(x)))  # [V * W, E, N * T']
+        # joint-major, each joint's rows are (frame, channel): the collapse is one product per joint, with the
+        # Conv3d weight [out, E, 1, W, 1] reordered to (frame, channel)
+        y = y.view(V, W * self.embed_channels_out, -1)
+        collapse = self.out_conv.weight.permute(0, 3, 1, 2, 4).reshape(self.out_channels, -1)
+        out = torch.baddbmm(self.out_conv.bias[None, :, None], collapse.expand(V, *collapse.shape), y)
+        return self.out_bn(out.unsqueeze(-1)).squeeze(-1)
+
     def forward(self, x):
-        N, _, _, V = x.shape
-        x = self.gcn3d(self.in1x1(x))
-        x = x.view(N, self.embed_channels_out, -1, self.window_size, V)
-        return self.out_bn(self.out_conv(x).squeeze(3))
+        return from_node_major(self.forward_node_major(x), x.size(0)).contiguous()
 
 
 class MW_MSG3DBlock(nn.Module):
@@ -214,10 +299,10 @@ class MW_MSG3DBlock(nn.Module):
             for size, dilation in zip(window_sizes, window_dilations))
 
     def forward(self, x):
-        out = self.gcn3d[0](x)
+        out = self.gcn3d[0].forward_node_major(x)
         for pathway in self.gcn3d[1:]:
-            out = out + pathway(x)
-        return out
+            out = out + pathway.forward_node_major(x)
+        return from_node_major(out, x.size(0))
 
 
 @MODELS.register_module()
