@@ -182,6 +182,7 @@ class DGSTGCN(nn.Module):
         A = torch.tensor(self.graph.A, dtype=torch.float32)
         self.data_bn_type = data_bn_type
         self.kwargs = kwargs
+        self.num_person, self.num_node = num_person, A.size(1)
         self.data_bn = build_data_bn(data_bn_type, num_person, in_channels, A.size(1))
 
         plan, block_kwargs = stage_plan(in_channels, base_channels, ch_ratio, num_stages, inflate_stages, down_stages,
@@ -201,7 +202,16 @@ class DGSTGCN(nn.Module):
             block.init_weights()
         load_pretrained(self, self.pretrained)
 
+    def check_input(self, x):
+        per_person = self.data_bn_type == 'MVC'  # the data BN then has channels for exactly num_person persons
+        expected = (self.num_person if per_person else x.size(1), self.num_node, self.in_channels)
+        if x.dim() != 5 or (x.shape[1], ) + x.shape[3:] != expected:
+            M = f'M={self.num_person}' if per_person else 'M'
+            raise ValueError(f'DGSTGCN: expected input [N, {M}, T, V={self.num_node}, C={self.in_channels}], '
+                             f'got {tuple(x.shape)}')
+
     def forward(self, x):
+        self.check_input(x)
         N, M = x.shape[:2]
         x = data_bn_forward(self.data_bn, self.data_bn_type, x)  # [N * M, C, T, V]
         for block in self.gcn:

@@ -328,7 +328,7 @@ class MSG3D(nn.Module):
         self.register_buffer('A', A)
         A = A.numpy()
         self.num_point = A.shape[-1]
-        self.in_channels, self.base_channels = in_channels, base_channels
+        self.in_channels, self.base_channels, self.num_person = in_channels, base_channels, num_person
         self.data_bn = build_data_bn('MVC', num_person, in_channels, self.num_point)
         c1, c2, c3 = base_channels, base_channels * 2, base_channels * 4
 
@@ -358,10 +358,17 @@ class MSG3D(nn.Module):
                 m.init_weights()
         load_pretrained(self, self.pretrained)
 
+    def check_input(self, x):
+        """The data BN has channels for exactly ``num_person`` persons of ``V`` joints with ``C`` values each."""
+        if x.dim() != 5 or (x.shape[1], ) + x.shape[3:] != (self.num_person, self.num_point, self.in_channels):
+            raise ValueError(f'MSG3D: expected input [N, M={self.num_person}, T, V={self.num_point}, '
+                             f'C={self.in_channels}], got {tuple(x.shape)}')
+
     def forward(self, x):
+        self.check_input(x)
         N, M = x.shape[:2]
         x = data_bn_forward(self.data_bn, 'MVC', x)  # [N * M, C, T, V]
         for gcn3d, sgcn, tcn in ((self.gcn3d1, self.sgcn1, self.tcn1), (self.gcn3d2, self.sgcn2, self.tcn2),
                                  (self.gcn3d3, self.sgcn3, self.tcn3)):
-            x = tcn(F.relu(sgcn(x) + gcn3d(x)))
+            x = tcn(F.relu(sgcn(x) + gcn3d(x), inplace=True))
         return x.reshape((N, M) + x.shape[1:])
