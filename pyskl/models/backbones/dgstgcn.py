@@ -131,7 +131,7 @@ class dgmstcn(mstcn):
         if V > self.num_joints:
             raise ValueError(f'dgmstcn: input has {V} joints but add_coeff covers only num_joints={self.num_joints}')
         x = torch.cat([x, x.mean(-1, keepdim=True)], dim=-1)
-        out = torch.cat([branch(x) for branch in self.branches], dim=1)
+        out = self.branch_outputs(x)
         feat = out[..., :V] + out[..., V:] * self.add_coeff[:V]
         return self.drop(self.bn(self.transform(feat)))
 

@@ -34,7 +34,7 @@ class STGCNBlock(nn.Module):
             self.tcn = mstcn(out_channels, out_channels, stride=stride, **tcn_kwargs)
         else:
             raise ValueError(f"STGCNBlock: tcn_type must be 'unit_tcn' or 'mstcn', got {tcn_type!r}")
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
 
         if not residual:
             self.residual = Zero()
@@ -45,7 +45,7 @@ class STGCNBlock(nn.Module):
 
     def forward(self, x):
         res = self.residual(x)
-        return self.relu(self.tcn(self.gcn(x)) + res)
+        return self.relu(self.tcn(self.gcn(x)) + res)  # in place on the sum
 
 
 @MODELS.register_module()
@@ -87,7 +87,9 @@ class STGCN(nn.Module):
 
     def forward(self, x):
         N, M, T, V, C = x.size()
-        x = data_bn_forward(self.data_bn, self.data_bn_type, x)  # [N * M, C, T, V]
+        # [N * M, C, T, V], channels-last in memory: oneDNN's CPU convolutions run faster on it (the results are
+        # the same) and unit_gcn aggregates joints without copies.
+        x = data_bn_forward(self.data_bn, self.data_bn_type, x).contiguous(memory_format=torch.channels_last)
         for block in self.gcn:
             x = block(x)
         return x.reshape((N, M) + x.shape[1:])

@@ -33,7 +33,7 @@ class unit_gcn(nn.Module):
         self.adaptive, self.conv_pos, self.with_res = adaptive, conv_pos, with_res
 
         self.bn = build_norm(norm, out_channels)
-        self.act = build_act(act)
+        self.act = build_act(act, inplace=True)
         if adaptive == 'init':
             self.A = nn.Parameter(A.clone())
         else:
@@ -61,14 +61,27 @@ class unit_gcn(nn.Module):
             return self.A + self.PA
         return self.A
 
+    def aggregate(self, x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+        """``y[n, c, t, w] = sum_k sum_v x[n, k * C + c, t, v] * A[k, v, w]`` (the conv output's channels are
+        ordered subset-major, as PYSKL's)."""
+        n, kc, t, v = x.shape
+        K = self.num_subsets
+        if x.is_contiguous(memory_format=torch.channels_last):
+            # Memory holds [n, t, v, (k, c)]: one matmul per frame over the (v, k) pairs, no copies, and the result
+            # is channels-last again (the backbones run channels-last: oneDNN's convs are faster so on CPUs).
+            frames = x.permute(0, 2, 3, 1).reshape(n * t, v * K, kc // K)
+            graph = A.permute(2, 1, 0).reshape(1, v, v * K).expand(n * t, -1, -1)  # [w, (v, k)], shared by frames
+            return torch.bmm(graph, frames).view(n, t, v, -1).permute(0, 3, 1, 2)
+        return torch.einsum('nkctv,kvw->nctw', x.view(n, K, kc // K, t, v), A)
+
     def forward(self, x, A=None):
         n, _, t, v = x.shape
-        res = self.down(x) if self.with_res else 0
+        res = self.down(x) if self.with_res else None
         A = self.graph()
         if self.conv_pos == 'pre':
-            x = self.conv(x).view(n, self.num_subsets, -1, t, v)
-            x = torch.einsum('nkctv,kvw->nctw', x, A)
+            x = self.aggregate(self.conv(x), A)
         else:
             x = torch.einsum('nctv,kvw->nkctw', x, A).reshape(n, -1, t, v)
             x = self.conv(x)
-        return self.act(self.bn(x) + res)
+        x = self.bn(x)
+        return self.act(x if res is None else x + res)  # in place: BN's backward does not need its output

@@ -16,7 +16,10 @@ def build_norm(norm, channels: int) -> nn.Module:
     return build_norm_layer(cfg, channels)[1]
 
 
-def build_act(act) -> nn.Module:
+def build_act(act, inplace: bool = False) -> nn.Module:
+    """``act`` is a type name (``'ReLU'``) or an mmcv activation config; ``inplace`` applies where the type has it."""
     from mmcv.cnn import build_activation_layer
-    cfg = act if isinstance(act, dict) else dict(type=act)
+    cfg = dict(act) if isinstance(act, dict) else dict(type=act)
+    if inplace and cfg['type'] in ('ReLU', 'LeakyReLU', 'ReLU6', 'ELU', 'SiLU', 'HSwish', 'HSigmoid'):
+        cfg.setdefault('inplace', True)
     return build_activation_layer(cfg)

@@ -4,6 +4,7 @@ Input and output are ``[N, C, T, V]``; the kernel spans time only. Names follow 
 """
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .layers import build_norm
 
@@ -62,13 +63,59 @@ class mstcn(nn.Module):
             else:
                 tail = unit_tcn(width, width, kernel_size=kind, stride=stride, dilation=size, norm=None)
             branches.append(nn.Sequential(*head, tail))
-        self.branches = nn.ModuleList(branches)
+        self.branches = nn.ModuleList(branches)  # a branch is [1x1 conv, BN, ReLU, tail] or a strided 1x1 conv
 
         fused = mid_channels * (num_branches - 1) + rem_mid_channels
         self.transform = nn.Sequential(nn.BatchNorm2d(fused), self.act, nn.Conv2d(fused, out_channels, kernel_size=1))
         self.bn = nn.BatchNorm2d(out_channels)
         self.drop = nn.Dropout(dropout, inplace=True)
 
+    def branch_outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """All branches on ``x``, concatenated on channels.
+
+        The branches that open with 1x1 conv -> BN -> ReLU read the same input, so their convs and BNs run as one
+        wide conv and one BN (the same numbers as one by one, in a fraction of the time); each branch's own modules
+        keep their parameters and running statistics.
+        """
+        headed = [i for i, b in enumerate(self.branches) if isinstance(b, nn.Sequential)]
+        if len(headed) < 2 or not _mergeable([self.branches[i][1] for i in headed]):
+            return torch.cat([branch(x) for branch in self.branches], dim=1)
+        convs = [self.branches[i][0] for i in headed]
+        bns = [self.branches[i][1] for i in headed]
+        head = F.conv2d(x, torch.cat([c.weight for c in convs]), torch.cat([c.bias for c in convs]))
+        head = torch.relu_(_merged_batch_norm(bns, head, self.training))
+        heads = dict(zip(headed, head.split([c.out_channels for c in convs], dim=1)))
+        outs = [branch[3](heads[i]) if i in heads else branch(x) for i, branch in enumerate(self.branches)]
+        return torch.cat(outs, dim=1)
+
     def forward(self, x):
-        feat = torch.cat([branch(x) for branch in self.branches], dim=1)
+        feat = self.branch_outputs(x)
         return self.drop(self.bn(self.transform(feat)))
+
+
+def _mergeable(bns) -> bool:
+    """BatchNorms that share eps and a fixed momentum and track statistics can run as one."""
+    first = bns[0]
+    return all(
+        isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats and bn.affine and bn.momentum is not None
+        and bn.momentum == first.momentum and bn.eps == first.eps for bn in bns)
+
+
+def _merged_batch_norm(bns, x: torch.Tensor, training: bool) -> torch.Tensor:
+    """Apply BatchNorm2d modules ``bns`` to consecutive channel groups of ``x`` in one call, updating each module's
+    running statistics exactly as its own forward would."""
+    first = bns[0]
+    weight = torch.cat([bn.weight for bn in bns])
+    bias = torch.cat([bn.bias for bn in bns])
+    mean = torch.cat([bn.running_mean for bn in bns])
+    var = torch.cat([bn.running_var for bn in bns])
+    if not training:
+        return F.batch_norm(x, mean, var, weight, bias, False, 0., first.eps)
+    out = F.batch_norm(x, mean, var, weight, bias, True, first.momentum, first.eps)  # updates mean/var in place
+    with torch.no_grad():
+        sizes = [bn.num_features for bn in bns]
+        for bn, m, v in zip(bns, mean.split(sizes), var.split(sizes)):
+            bn.running_mean.copy_(m)
+            bn.running_var.copy_(v)
+            bn.num_batches_tracked.add_(1)
+    return out

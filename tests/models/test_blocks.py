@@ -1,0 +1,51 @@
+"""The shared GCN blocks: their fast paths compute what the plain formulas compute, in training too."""
+import copy
+
+import pytest
+import torch
+
+from pyskl.graph import Graph
+from pyskl.models.blocks import mstcn, unit_gcn
+
+
+def _naive_mstcn_forward(module, x):
+    feat = torch.cat([branch(x) for branch in module.branches], dim=1)
+    return module.drop(module.bn(module.transform(feat)))
+
+
+@pytest.mark.parametrize('stride', [1, 2])
+def test_mstcn_merged_branches_match_branch_by_branch_in_training(stride):
+    torch.manual_seed(0)
+    fast = mstcn(24, 24, stride=stride).train()
+    slow = copy.deepcopy(fast)
+    x = torch.randn(4, 24, 12, 5).contiguous(memory_format=torch.channels_last)
+    for _ in range(2):  # two steps: running statistics must evolve identically
+        out_fast, out_slow = fast(x), _naive_mstcn_forward(slow, x)
+        torch.testing.assert_close(out_fast, out_slow, rtol=1e-5, atol=1e-5)
+        out_fast.square().sum().backward()
+        out_slow.square().sum().backward()
+    for (name, p_fast), p_slow in zip(fast.named_parameters(), slow.parameters()):
+        torch.testing.assert_close(p_fast.grad, p_slow.grad, rtol=1e-4, atol=1e-5, msg=name)
+    for (name, b_fast), b_slow in zip(fast.named_buffers(), slow.buffers()):
+        torch.testing.assert_close(b_fast, b_slow, rtol=1e-5, atol=1e-6, msg=name)
+    fast.eval(), slow.eval()
+    torch.testing.assert_close(fast(x), _naive_mstcn_forward(slow, x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('adaptive', [None, 'init', 'importance', 'offset'])
+def test_unit_gcn_channels_last_aggregation_matches_einsum(adaptive):
+    torch.manual_seed(0)
+    A = torch.tensor(Graph('nturgb+d', 'spatial').A, dtype=torch.float32)
+    layer = unit_gcn(6, 8, A, adaptive=adaptive, with_res=True).train()
+    x = torch.randn(3, 6, 7, 25, requires_grad=True)
+    x_cl = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+    ref = copy.deepcopy(layer)
+    out_cl, out = layer(x_cl), ref(x)
+    assert out_cl.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous(
+        memory_format=torch.channels_last)
+    torch.testing.assert_close(out_cl, out, rtol=1e-5, atol=1e-5)
+    out_cl.sum().backward()
+    out.sum().backward()
+    torch.testing.assert_close(x_cl.grad, x.grad, rtol=1e-5, atol=1e-5)
+    for (name, p_cl), p in zip(layer.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(p_cl.grad, p.grad, rtol=1e-4, atol=1e-4, msg=name)
