@@ -133,3 +133,34 @@ def test_data_bn_types():
     model = AAGCN(**TINY, data_bn_type=None)
     assert isinstance(model.data_bn, nn.Identity)
     assert model(tiny_input()).shape == (2, 2, 32, 8, 25)
+
+
+def reference_attention(gcn, y):
+    """MS-AAGCN's attention step by step, as PYSKL writes it: spatial, temporal, then channel gates."""
+    y = y * (1 + torch.sigmoid(gcn.conv_sa(y.mean(-2))).unsqueeze(-2))
+    y = y * (1 + torch.sigmoid(gcn.conv_ta(y.mean(-1))).unsqueeze(-1))
+    gate = torch.sigmoid(gcn.fc2c(torch.relu(gcn.fc1c(y.mean((-2, -1))))))
+    return y * (1 + gate[..., None, None])
+
+
+def test_fused_attention_matches_the_step_by_step_one_forward_and_backward():
+    """GatedAttention has a hand-written backward: its output and every gradient must equal autograd's."""
+    torch.manual_seed(0)
+    gcn = unit_aagcn(4, 8, torch.rand(3, 25, 25)).double()
+    for p in (gcn.conv_ta.weight, gcn.fc2c.weight, gcn.fc2c.bias):
+        nn.init.normal_(p, std=0.3)  # PYSKL starts these at 0, which would hide their gradient paths
+    y = torch.randn(2, 8, 6, 25, dtype=torch.double, requires_grad=True)
+    grad_out = torch.randn(2, 8, 6, 25, dtype=torch.double)
+    params = [y, *gcn.parameters()]
+
+    def grads(fn):
+        out = fn(gcn, y)
+        return out, torch.autograd.grad(out, params, grad_out, allow_unused=True)
+
+    out, got = grads(lambda g, x: g.attend(x))
+    ref_out, want = grads(reference_attention)
+    assert torch.allclose(out, ref_out, atol=1e-12)
+    for (name, _), g, w in zip([('input', y), *gcn.named_parameters()], got, want):
+        assert (g is None) == (w is None), name
+        if w is not None:
+            assert torch.allclose(g, w, atol=1e-10), f'gradient of {name} differs'

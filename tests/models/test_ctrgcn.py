@@ -122,3 +122,27 @@ def test_input_block_always_exists():
 def test_unknown_kwargs_raise():
     with pytest.raises(TypeError, match='CTRGCN.*gcn_adaptive'):
         CTRGCN(**TINY, gcn_adaptive='init')
+
+
+def test_fused_unit_matches_the_per_subset_reference_forward_and_backward():
+    """unit_ctrgcn computes all subsets at once; it must equal PYSKL's sum of CTRGC blocks, gradients included."""
+    torch.manual_seed(0)
+    gcn = unit_ctrgcn(8, 16, torch.rand(3, 25, 25)).double().train()
+    with torch.no_grad():
+        gcn.alpha.fill_(0.7)  # 0 at build would switch the refinement (and conv4's gradients) off
+    x = torch.randn(2, 8, 6, 25, dtype=torch.double, requires_grad=True)
+    grad_out = torch.randn(2, 16, 6, 25, dtype=torch.double)
+    params = [x, *gcn.parameters()]
+
+    def reference(x):
+        y = sum(conv(x, gcn.A[k], gcn.alpha) for k, conv in enumerate(gcn.convs))
+        return torch.relu(gcn.bn(y) + gcn.down(x))
+
+    results = []
+    for fn in (gcn, reference):
+        out = fn(x)
+        results.append((out, torch.autograd.grad(out, params, grad_out)))
+    (out, got), (ref_out, want) = results
+    assert torch.allclose(out, ref_out, atol=1e-10)
+    for (name, _), g, w in zip([('input', x), *gcn.named_parameters()], got, want):
+        assert torch.allclose(g, w, atol=1e-9), f'gradient of {name} differs'

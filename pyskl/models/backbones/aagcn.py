@@ -6,6 +6,7 @@ Input ``[N, M, T, V, C]``, output ``[N, M, C', T', V]``.
 """
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
@@ -16,11 +17,85 @@ from .utils import build_data_bn, data_bn_forward, load_pretrained, split_block_
 
 def conv1x1(x, weight, bias):
     """A 1x1 conv as one batched matmul, ``[N, C, T, V] -> [N, O, T, V]``: on CPU this is well ahead of
-    ``F.conv2d`` for these shapes, mostly in the backward pass."""
+    ``F.conv2d`` for these shapes, mostly in the backward pass. ``bias`` is ``[O]``, or a ``[N, O, T, V]`` tensor
+    to accumulate into."""
     n, c, t, v = x.shape
     weight = weight.view(1, -1, c).expand(n, -1, -1)
-    out = torch.baddbmm(bias.view(1, -1, 1).expand(n, -1, 1), weight, x.reshape(n, c, t * v))
-    return out.view(n, -1, t, v)
+    bias = bias.view(1, -1, 1).expand(n, -1, 1) if bias.dim() == 1 else bias.view(n, -1, t * v)
+    return torch.baddbmm(bias, weight, x.reshape(n, c, t * v)).view(n, -1, t, v)
+
+
+def stacked(convs):
+    """The weights and biases of parallel 1x1 convs, stacked as one conv's."""
+    convs = list(convs)
+    return torch.cat([conv.weight for conv in convs]), torch.cat([conv.bias for conv in convs])
+
+
+def spatial_gate(mean_t, weight, bias):
+    return 1 + torch.sigmoid(F.conv1d(mean_t, weight, bias, padding=(weight.size(-1) - 1) // 2))
+
+
+def temporal_gate(mean_v, weight, bias):
+    return 1 + torch.sigmoid(F.conv1d(mean_v, weight, bias, padding=(weight.size(-1) - 1) // 2))
+
+
+def channel_gate(mean_tv, weight1, bias1, weight2, bias2):
+    return 1 + torch.sigmoid(F.linear(torch.relu(F.linear(mean_tv, weight1, bias1)), weight2, bias2))
+
+
+class GatedAttention(torch.autograd.Function):
+    """MS-AAGCN's attention, ``y * (1 + s_v) * (1 + g_t) * (1 + c_c)``, with a hand-written backward.
+
+    The gates read means of the partly gated ``y``: ``s`` from ``mean_t(y)``, ``g`` from ``mean_v(y * s)``, ``c``
+    from ``mean_tv(y * s * g)``. Computed step by step, autograd would keep three gated copies and spend some
+    twenty full-size passes on the backward; here the means are weighted sums of ``y`` itself and the backward
+    takes about ten. The gate networks are tiny: their gradients come from autograd, re-run on the saved means.
+    """
+
+    @staticmethod
+    def forward(ctx, y, *params):
+        w_sa, b_sa, w_ta, b_ta, w1, b1, w2, b2 = params
+        n, c, t, v = y.shape
+        mean_t = y.sum(2) / t  # [N, C, V]
+        s = spatial_gate(mean_t, w_sa, b_sa).view(n, v)
+        mean_v = torch.bmm(y.view(n, c * t, v), s.view(n, v, 1)).view(n, c, t) / v  # mean_v(y * s)
+        g = temporal_gate(mean_v, w_ta, b_ta).view(n, t)
+        gates = g.view(n, t, 1) * s.view(n, 1, v)  # [N, T, V]
+        mean_tv = torch.bmm(y.view(n, c, t * v), gates.view(n, t * v, 1)).view(n, c) / (t * v)
+        cg = channel_gate(mean_tv, w1, b1, w2, b2)
+        ctx.save_for_backward(y, mean_t, mean_v, mean_tv, s, g, gates, cg, *params)
+        return (y * gates.view(n, 1, t, v)).mul_(cg.view(n, c, 1, 1))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        y, mean_t, mean_v, mean_tv, s, g, gates, cg, *params = ctx.saved_tensors
+        w_sa, b_sa, w_ta, b_ta, w1, b1, w2, b2 = params
+        n, c, t, v = y.shape
+        grad_y_by_out = (grad_out * y).view(n, c, t * v)
+        # the channel gate, then back into the gates through mean_tv
+        d_cg = torch.bmm(grad_y_by_out, gates.view(n, t * v, 1)).view(n, c)
+        d_mean_tv, *d_channel = _gate_grads(channel_gate, mean_tv, (w1, b1, w2, b2), d_cg)
+        d_gates = torch.bmm(cg.view(n, 1, c), grad_y_by_out).view(n, t, v)
+        d_gates += torch.bmm((d_mean_tv / (t * v)).view(n, 1, c), y.view(n, c, t * v)).view(n, t, v)
+        # the temporal gate, then back into s through mean_v
+        d_mean_v, *d_temporal = _gate_grads(temporal_gate, mean_v, (w_ta, b_ta), (d_gates * s.view(n, 1, v)).sum(2))
+        d_s = (d_gates * g.view(n, t, 1)).sum(1)
+        d_s += torch.bmm((d_mean_v / v).view(n, 1, c * t), y.view(n, c * t, v)).view(n, v)
+        d_mean_t, *d_spatial = _gate_grads(spatial_gate, mean_t, (w_sa, b_sa), d_s)
+        # dy = gates * (grad_out * cg + d_mean_tv / TV) + d_mean_v / V * s + d_mean_t / T
+        grad_y = torch.addcmul((d_mean_tv / (t * v)).view(n, c, 1, 1), grad_out, cg.view(n, c, 1, 1))
+        grad_y.mul_(gates.view(n, 1, t, v))
+        grad_y.addcmul_((d_mean_v / v).view(n, c, t, 1), s.view(n, 1, 1, v))
+        grad_y.add_((d_mean_t / t).view(n, c, 1, v))
+        return (grad_y, *d_spatial, *d_temporal, *d_channel)
+
+
+def _gate_grads(gate, mean, params, grad_gate):
+    """Gradients of ``sum(gate(mean, *params) * grad_gate)`` w.r.t. ``mean`` and ``params``."""
+    with torch.enable_grad():
+        inputs = [mean.detach().requires_grad_(), *(p.detach().requires_grad_() for p in params)]
+        out = gate(*inputs)
+        return torch.autograd.grad(out, inputs, grad_gate.view_as(out))
 
 
 class unit_aagcn(nn.Module):
@@ -91,35 +166,37 @@ class unit_aagcn(nn.Module):
         if not self.adaptive:
             return self.A.unsqueeze(0)
         n, _, t, v = x.shape
-        # theta and phi of every subset from one conv (the weights of conv_a[k], conv_b[k] stacked)
-        convs = [*self.conv_a, *self.conv_b]
-        weight = torch.cat([conv.weight for conv in convs])
-        bias = torch.cat([conv.bias for conv in convs])
-        emb = conv1x1(x, weight, bias).view(n, 2, self.num_subset, self.inter_c * t, v)
-        theta, phi = emb.unbind(1)  # [N, K, inter * T, V]
+        # theta (phi) of every subset from one conv: the weights of conv_a[k] (conv_b[k]) stacked
+        theta = conv1x1(x, *stacked(self.conv_a)).view(n, self.num_subset, self.inter_c * t, v)
+        phi = conv1x1(x, *stacked(self.conv_b)).view(n, self.num_subset, self.inter_c * t, v)
         sim = torch.tanh(torch.matmul(theta.transpose(-1, -2), phi) / (self.inter_c * t))
         return self.A + sim * self.alpha
 
     def attend(self, y):
-        """Spatial, then temporal, then channel attention, each ``y * (1 + gate)``."""
-        y = y * (1 + torch.sigmoid(self.conv_sa(y.mean(-2))).unsqueeze(-2))
-        y = y * (1 + torch.sigmoid(self.conv_ta(y.mean(-1))).unsqueeze(-1))
-        gate = torch.sigmoid(self.fc2c(self.relu(self.fc1c(y.mean((-2, -1))))))
-        return y * (1 + gate[..., None, None])
+        """Spatial, then temporal, then channel attention, each ``y * (1 + gate)`` (see :class:`GatedAttention`)."""
+        params = (self.conv_sa.weight, self.conv_sa.bias, self.conv_ta.weight, self.conv_ta.bias, self.fc1c.weight,
+                  self.fc1c.bias, self.fc2c.weight, self.fc2c.bias)
+        return GatedAttention.apply(y, *params)
+
+    def residual(self, x):
+        if isinstance(self.down, nn.Identity):
+            return x
+        conv, bn = self.down
+        return bn(conv1x1(x, conv.weight, conv.bias))
 
     def forward(self, x):
         n, c, t, v = x.shape
-        K = self.num_subset
-        # x @ A_k for every subset in one matmul against [A_1 | ... | A_K] (wider than K thin ones), then
-        # stack the subsets as channels: [N, K * C, T, V]
-        graphs = self.graphs(x).expand(n, -1, -1, -1).transpose(1, 2).reshape(n, v, K * v)
-        agg = torch.bmm(x.view(n, c * t, v), graphs).view(n, c, t, K, v)
-        agg = agg.permute(0, 3, 1, 2, 4).reshape(n, K * c, t, v)
-        # sum_k conv_d[k](x @ A_k) is one conv over the K * C stacked channels
-        weight = torch.cat([conv.weight for conv in self.conv_d], dim=1)
-        bias = sum(conv.bias for conv in self.conv_d)
-        y = conv1x1(agg, weight, bias)
-        y = self.relu(self.bn(y) + self.down(x))
+        graphs = self.graphs(x)  # [N or 1, K, V, V]
+        # sum_k conv_d[k](x @ A_k), accumulated subset by subset: stacking the K aggregated copies into one
+        # [N, K * C, T, V] tensor would need a reorder, and a tensor that size costs fresh pages on every call
+        y = None
+        for k, conv in enumerate(self.conv_d):
+            agg = torch.matmul(x.view(n, c * t, v), graphs[:, k]).view(n, c, t, v)
+            if y is None:
+                y = conv1x1(agg, conv.weight, sum(conv.bias for conv in self.conv_d))
+            else:
+                y = conv1x1(agg, conv.weight, y)
+        y = self.relu(self.bn(y) + self.residual(x))
         return self.attend(y) if self.attention else y
 
 
@@ -142,7 +219,7 @@ class AAGCNBlock(nn.Module):
             self.tcn = mstcn(out_channels, out_channels, stride=stride, **tcn_kwargs)
         else:
             raise ValueError(f"AAGCNBlock: tcn_type must be 'unit_tcn' or 'mstcn', got {tcn_type!r}")
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
 
         if not residual:
             self.residual = Zero()
@@ -159,9 +236,18 @@ class AAGCNBlock(nn.Module):
             bn_init(self.tcn.bn, 1)
         self.gcn.init_weights()
 
+    def shortcut(self, x):
+        """The residual branch; a strided 1x1 ``unit_tcn`` runs as a matmul on every ``stride``-th frame."""
+        if isinstance(self.residual, unit_tcn):
+            res = self.residual
+            return res.drop(res.bn(conv1x1(x[:, :, ::res.stride], res.conv.weight, res.conv.bias)))
+        return self.residual(x)
+
     def forward(self, x):
-        res = self.residual(x)
-        return self.relu(self.tcn(self.gcn(x)) + res)
+        out = self.tcn(self.gcn(x))
+        if isinstance(self.residual, Zero):  # the input block: nothing to add (and no full-size ``+ 0``)
+            return torch.relu(out)
+        return self.relu(out + self.shortcut(x))
 
 
 @MODELS.register_module()
