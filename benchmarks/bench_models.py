@@ -24,6 +24,8 @@ MODEL_ZOO = {
                     graph_cfg=dict(layout='nturgb+d', mode='random', num_filter=8, init_off=.04, init_std=.02)),
 }
 HEAD_CHANNELS = {'MSG3D': 384}
+# fwd+bwd samples/s targets on a 2-core machine (issue 4); DG-STGCN has none
+TRAIN_TARGETS = {'STGCN': 4.0, 'STGCN++': 3.5, 'AAGCN': 3.8, 'CTRGCN': 4.6, 'MSG3D': 0.8}
 
 
 def build(name):
@@ -76,14 +78,16 @@ def main():
     torch.set_num_threads(args.threads)
     register_all_modules()
     print(f'torch {torch.__version__}, {args.threads} threads, batch {args.batch}, T={args.frames}, M=2, V=25, C=3')
-    print(f'{"model":10s} {"fwd samples/s":>14s} {"fwd+bwd samples/s":>18s}')
+    print(f'{"model":10s} {"fwd samples/s":>14s} {"fwd+bwd samples/s":>18s} {"target":>7s} {"ratio":>6s}')
     for name in args.models:
         try:
             fwd, train = bench(name, args.batch, args.frames, args.warmup, args.repeats)
         except KeyError as e:
             print(f'{name:10s} not available: {e}')
             continue
-        print(f'{name:10s} {fwd:14.2f} {train:18.2f}')
+        target = TRAIN_TARGETS.get(name)
+        versus = f'{target:7.1f} {train / target:5.2f}x' if target else f'{"-":>7s} {"-":>6s}'
+        print(f'{name:10s} {fwd:14.2f} {train:18.2f} {versus}')
 
 
 if __name__ == '__main__':
