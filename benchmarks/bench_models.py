@@ -11,6 +11,7 @@ import torch
 
 from pyskl.registry import MODELS
 from pyskl.utils import register_all_modules
+from pyskl.utils.memory import keep_freed_memory
 
 NTU = dict(layout='nturgb+d', mode='spatial')
 MODEL_ZOO = {
@@ -74,10 +75,14 @@ def main():
     parser.add_argument('--frames', type=int, default=100)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--no-keep-memory', action='store_true',
+                        help="leave glibc's malloc as it is (see pyskl.utils.memory; tools/train.py tunes it)")
     args = parser.parse_args()
+    kept = not args.no_keep_memory and keep_freed_memory()
     torch.set_num_threads(args.threads)
     register_all_modules()
-    print(f'torch {torch.__version__}, {args.threads} threads, batch {args.batch}, T={args.frames}, M=2, V=25, C=3')
+    print(f'torch {torch.__version__}, {args.threads} threads, batch {args.batch}, T={args.frames}, M=2, V=25, C=3, '
+          f'freed memory kept: {kept}')
     print(f'{"model":10s} {"fwd samples/s":>14s} {"fwd+bwd samples/s":>18s} {"target":>7s} {"ratio":>6s}')
     for name in args.models:
         try:

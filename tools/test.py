@@ -28,6 +28,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from pyskl.utils.memory import keep_freed_memory
+    keep_freed_memory()  # this process reuses its freed activations instead of page-faulting fresh ones each step
     from pyskl.apis.runner import format_metrics, is_main_process, test, test_config
     from pyskl.utils.dist import launched_by_torchrun
     launcher = args.launcher or ('pytorch' if launched_by_torchrun() else 'none')

@@ -20,13 +20,17 @@ def run_side_by_side(*commands, timeout=300):
         assert proc.returncode == 0, f'{proc.args} failed:\n{out[-3000:]}\n{err[-5000:]}'
 
 
-def test_two_trained_streams_are_fused_by_the_tool(tmp_path):
-    cfg = write_tiny_config(tmp_path, max_epochs=1)
-    seeds = (0, 1)  # two "streams": the same tiny recipe from two seeds
-    run_side_by_side(*[('train.py', cfg, '--work-dir', tmp_path / f'seed{s}', '--seed', s) for s in seeds])
-    outs = [tmp_path / f'stream{s}.pkl' for s in seeds]
-    run_side_by_side(*[('test.py', cfg, tmp_path / f'seed{s}' / 'epoch_1.pth', '--out', out)
-                       for s, out in zip(seeds, outs)])
+def test_joint_and_bone_streams_are_fused_by_the_tool(tmp_path):
+    joint = write_tiny_config(tmp_path, max_epochs=1)
+    bone = tmp_path / 'tiny_bone_config.py'  # the same recipe on bones (PYSKL's 'b' stream)
+    bone.write_text(joint.read_text().replace(
+        "dict(type='UniformSample'", "dict(type='GenSkeFeat', dataset='nturgb+d', feats=['b']), "
+        "dict(type='UniformSample'"))
+    streams = dict(j=joint, b=bone)
+    run_side_by_side(*[('train.py', cfg, '--work-dir', tmp_path / name, '--seed', 0) for name, cfg in streams.items()])
+    outs = [tmp_path / f'{name}.pkl' for name in streams]
+    run_side_by_side(*[('test.py', cfg, tmp_path / name / 'epoch_1.pth', '--out', out)
+                       for (name, cfg), out in zip(streams.items(), outs)])
 
     proc = python_tool('ensemble.py', '--scores', *outs, '--weights', 2, 1, '--ann', tmp_path / 'tiny.pkl',
                        '--split', 'val')
@@ -39,6 +43,7 @@ def test_two_trained_streams_are_fused_by_the_tool(tmp_path):
     # The same numbers straight from the pickles and the annotation file (tiny.pkl: val labels i % 3).
     labels = np.arange(7) % 3
     scores = [np.stack(pickle.load(open(out, 'rb'))) for out in outs]
+    assert not np.allclose(scores[0], scores[1]), 'the bone stream scored like the joint stream'
     for name, s in zip(rows, scores + [2 * scores[0] + scores[1]]):
         top1, top3 = top_k_accuracy(s, labels, (1, 3))
         np.testing.assert_allclose(rows[name], [top1, top3, mean_class_accuracy(s, labels)], atol=1e-4)

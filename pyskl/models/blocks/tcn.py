@@ -83,8 +83,10 @@ class mstcn(nn.Module):
         convs = [self.branches[i][0] for i in headed]
         bns = [self.branches[i][1] for i in headed]
         head = F.conv2d(x, torch.cat([c.weight for c in convs]), torch.cat([c.bias for c in convs]))
-        head = torch.relu_(_merged_batch_norm(bns, head, self.training))
-        heads = dict(zip(headed, head.split([c.out_channels for c in convs], dim=1)))
+        head = _merged_batch_norm(bns, head, self.training)
+        # ReLU each branch's channel slice out of place: the result is dense, so the branch convs need no copy of
+        # a strided slice (forward and backward)
+        heads = dict(zip(headed, map(torch.relu, head.split([c.out_channels for c in convs], dim=1))))
         outs = [branch[3](heads[i]) if i in heads else branch(x) for i, branch in enumerate(self.branches)]
         return torch.cat(outs, dim=1)
 
