@@ -4,13 +4,12 @@ Forward in inference mode and forward+backward in train mode, batch 16, T=100, M
 after warm-up. Run: ``python benchmarks/bench_models.py [--threads 2] [--models STGCN STGCN++ ...]``.
 """
 import argparse
-import statistics
-import time
 
 import torch
 
 from pyskl.registry import MODELS
 from pyskl.utils import register_all_modules
+from pyskl.utils.analysis import median_seconds
 from pyskl.utils.memory import keep_freed_memory
 
 NTU = dict(layout='nturgb+d', mode='spatial')
@@ -35,17 +34,6 @@ def build(name):
     return MODELS.build(dict(type='RecognizerGCN', backbone=backbone, cls_head=head))
 
 
-def timed(fn, warmup, repeats):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def bench(name, batch, frames, warmup, repeats):
     model = build(name)
     x = torch.randn(batch, 2, frames, 25, 3)
@@ -61,9 +49,9 @@ def bench(name, batch, frames, warmup, repeats):
         model.zero_grad(set_to_none=True)
 
     model.eval()
-    t_fwd = timed(forward, warmup, repeats)
+    t_fwd = median_seconds(forward, warmup, repeats)[0]
     model.train()
-    t_train = timed(train_step, warmup, repeats)
+    t_train = median_seconds(train_step, warmup, repeats)[0]
     return batch / t_fwd, batch / t_train
 
 

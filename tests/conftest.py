@@ -28,3 +28,14 @@ def load_ref(name: str) -> dict:
 def _registered():
     from pyskl.utils import register_all_modules
     register_all_modules()
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """For modules of tiny tensors (``pytestmark = pytest.mark.usefixtures('one_thread')``): a second thread only
+    adds contention when several test runs share the machine."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

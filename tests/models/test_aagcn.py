@@ -13,13 +13,7 @@ NTU = dict(layout='nturgb+d', mode='spatial')
 TINY = dict(graph_cfg=NTU, base_channels=16, num_stages=4, inflate_stages=[3], down_stages=[3])
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny tensors: a second thread only adds contention when several test runs share the machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def tiny_input(n=2, m=2, t=16, v=25, c=3):

@@ -15,13 +15,7 @@ GRAPH = dict(layout='nturgb+d', mode='binary_adj')
 TINY = dict(graph_cfg=GRAPH, base_channels=12, num_gcn_scales=3, num_g3d_scales=2)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny tensors: a second thread only adds contention when several test runs share the machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def tiny_input(n=2, m=2, t=16, v=25, c=3):

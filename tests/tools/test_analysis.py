@@ -3,7 +3,6 @@ import importlib.util
 import re
 
 import pytest
-import torch
 from mmengine.config import Config
 
 from pyskl.registry import MODELS
@@ -21,12 +20,7 @@ FAMILY_CONFIGS = {
 }
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def load_tool(name):

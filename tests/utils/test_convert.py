@@ -28,12 +28,7 @@ CONFIGS = {
 STGCNPP_CONFIG = REPO_ROOT / 'configs/stgcn++/stgcn++_ntu60_xsub_3dkp/j.py'
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def build(config):

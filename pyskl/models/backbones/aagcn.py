@@ -12,23 +12,10 @@ from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
 from ..blocks import Zero, bn_init, conv_branch_init, conv_init, mstcn, unit_tcn
+from ..blocks.pointwise import conv1x1, pointwise, stacked
 from .utils import build_data_bn, data_bn_forward, load_pretrained, split_block_kwargs, stage_plan
 
 
-def conv1x1(x, weight, bias):
-    """A 1x1 conv as one batched matmul, ``[N, C, T, V] -> [N, O, T, V]``: on CPU this is well ahead of
-    ``F.conv2d`` for these shapes, mostly in the backward pass. ``bias`` is ``[O]``, or a ``[N, O, T, V]`` tensor
-    to accumulate into."""
-    n, c, t, v = x.shape
-    weight = weight.view(1, -1, c).expand(n, -1, -1)
-    bias = bias.view(1, -1, 1).expand(n, -1, 1) if bias.dim() == 1 else bias.view(n, -1, t * v)
-    return torch.baddbmm(bias, weight, x.reshape(n, c, t * v)).view(n, -1, t, v)
-
-
-def stacked(convs):
-    """The weights and biases of parallel 1x1 convs, stacked as one conv's."""
-    convs = list(convs)
-    return torch.cat([conv.weight for conv in convs]), torch.cat([conv.bias for conv in convs])
 
 
 def spatial_gate(mean_t, weight, bias):
@@ -178,11 +165,6 @@ class unit_aagcn(nn.Module):
                   self.fc1c.bias, self.fc2c.weight, self.fc2c.bias)
         return GatedAttention.apply(y, *params)
 
-    def residual(self, x):
-        if isinstance(self.down, nn.Identity):
-            return x
-        conv, bn = self.down
-        return bn(conv1x1(x, conv.weight, conv.bias))
 
     def forward(self, x):
         n, c, t, v = x.shape
@@ -196,7 +178,7 @@ class unit_aagcn(nn.Module):
                 y = conv1x1(agg, conv.weight, sum(conv.bias for conv in self.conv_d))
             else:
                 y = conv1x1(agg, conv.weight, y)
-        y = self.relu(self.bn(y) + self.residual(x))
+        y = self.relu(self.bn(y) + pointwise(self.down, x))
         return self.attend(y) if self.attention else y
 
 
@@ -236,18 +218,12 @@ class AAGCNBlock(nn.Module):
             bn_init(self.tcn.bn, 1)
         self.gcn.init_weights()
 
-    def shortcut(self, x):
-        """The residual branch; a strided 1x1 ``unit_tcn`` runs as a matmul on every ``stride``-th frame."""
-        if isinstance(self.residual, unit_tcn):
-            res = self.residual
-            return res.drop(res.bn(conv1x1(x[:, :, ::res.stride], res.conv.weight, res.conv.bias)))
-        return self.residual(x)
 
     def forward(self, x):
         out = self.tcn(self.gcn(x))
         if isinstance(self.residual, Zero):  # the input block: nothing to add (and no full-size ``+ 0``)
             return torch.relu(out)
-        return self.relu(out + self.shortcut(x))
+        return self.relu(out + pointwise(self.residual, x))
 
 
 @MODELS.register_module()

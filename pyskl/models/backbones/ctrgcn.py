@@ -11,22 +11,10 @@ from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
 from ..blocks import Zero, bn_init, conv_init, unit_tcn
+from ..blocks.pointwise import conv1x1, pointwise, stacked
 from .utils import data_bn_forward, load_pretrained, stage_plan
 
 
-def conv1x1(x, weight, bias):
-    """A 1x1 conv as one batched matmul, ``[N, C, *S] -> [N, O, *S]``: on CPU this is well ahead of ``F.conv2d``
-    for these shapes, mostly in the backward pass."""
-    n, c = x.shape[:2]
-    weight = weight.view(1, -1, c).expand(n, -1, -1)
-    out = torch.baddbmm(bias.view(1, -1, 1).expand(n, -1, 1), weight, x.reshape(n, c, -1))
-    return out.view((n, -1) + x.shape[2:])
-
-
-def stacked(convs):
-    """The weights and biases of parallel 1x1 convs, stacked as one conv's."""
-    convs = list(convs)
-    return torch.cat([conv.weight for conv in convs]), torch.cat([conv.bias for conv in convs])
 
 
 class CTRGC(nn.Module):
@@ -99,11 +87,6 @@ class unit_ctrgcn(nn.Module):
         offset = (conv4.bias * self.alpha).unsqueeze(-1) + self.A[k].view(1, vv)
         return torch.baddbmm(offset.expand(n, -1, -1), weight, rel)
 
-    def residual(self, x):
-        if isinstance(self.down, nn.Identity):
-            return x
-        conv, bn = self.down
-        return bn(conv1x1(x, conv.weight, conv.bias))
 
     def forward(self, x):
         n, _, t, v = x.shape
@@ -116,7 +99,7 @@ class unit_ctrgcn(nn.Module):
             graph = self.topology(rel[:, k], k).view(n * self.out_c, v, v)
             y = torch.bmm(x3, graph) if y is None else torch.baddbmm(y, x3, graph)
         y = y.view(n, self.out_c, t, v)
-        return self.relu(self.bn(y) + self.residual(x))
+        return self.relu(self.bn(y) + pointwise(self.down, x))
 
 
 class MSTCN(nn.Module):
@@ -204,18 +187,12 @@ class CTRGCNBlock(nn.Module):
         self.tcn1.init_weights()
         self.gcn1.init_weights()
 
-    def shortcut(self, x):
-        """The residual branch; a strided 1x1 ``unit_tcn`` runs as a matmul on every ``stride``-th frame."""
-        if isinstance(self.residual, unit_tcn):
-            res = self.residual
-            return res.drop(res.bn(conv1x1(x[:, :, ::res.stride], res.conv.weight, res.conv.bias)))
-        return self.residual(x)
 
     def forward(self, x):
         out = self.tcn1(self.gcn1(x))
         if isinstance(self.residual, Zero):  # the input block: nothing to add (and no full-size ``+ 0``)
             return torch.relu(out)
-        return self.relu(out + self.shortcut(x))
+        return self.relu(out + pointwise(self.residual, x))
 
 
 @MODELS.register_module()
