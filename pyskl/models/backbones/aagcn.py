@@ -16,8 +16,6 @@ from ..blocks.pointwise import conv1x1, pointwise, stacked
 from .utils import build_data_bn, data_bn_forward, load_pretrained, split_block_kwargs, stage_plan
 
 
-
-
 def spatial_gate(mean_t, weight, bias):
     return 1 + torch.sigmoid(F.conv1d(mean_t, weight, bias, padding=(weight.size(-1) - 1) // 2))
 
@@ -165,7 +163,6 @@ class unit_aagcn(nn.Module):
                   self.fc1c.bias, self.fc2c.weight, self.fc2c.bias)
         return GatedAttention.apply(y, *params)
 
-
     def forward(self, x):
         n, c, t, v = x.shape
         graphs = self.graphs(x)  # [N or 1, K, V, V]
@@ -217,7 +214,6 @@ class AAGCNBlock(nn.Module):
             conv_init(self.tcn.conv)
             bn_init(self.tcn.bn, 1)
         self.gcn.init_weights()
-
 
     def forward(self, x):
         out = self.tcn(self.gcn(x))

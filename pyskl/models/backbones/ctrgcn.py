@@ -15,8 +15,6 @@ from ..blocks.pointwise import conv1x1, pointwise, stacked
 from .utils import data_bn_forward, load_pretrained, stage_plan
 
 
-
-
 class CTRGC(nn.Module):
     """One subset's channel-wise topology refinement: ``y[c, t, v] = sum_u G[c, u, v] * conv3(x)[c, t, u]`` with
     ``G = alpha * conv4(tanh(x1_u - x2_v)) + A``, where ``x1``, ``x2`` are ``conv1(x)``, ``conv2(x)`` averaged over
@@ -86,7 +84,6 @@ class unit_ctrgcn(nn.Module):
         weight = (conv4.weight.view(self.out_c, R) * self.alpha).expand(n, -1, -1)
         offset = (conv4.bias * self.alpha).unsqueeze(-1) + self.A[k].view(1, vv)
         return torch.baddbmm(offset.expand(n, -1, -1), weight, rel)
-
 
     def forward(self, x):
         n, _, t, v = x.shape
@@ -186,7 +183,6 @@ class CTRGCNBlock(nn.Module):
         """As PYSKL: the residual ``unit_tcn`` keeps PyTorch's default init."""
         self.tcn1.init_weights()
         self.gcn1.init_weights()
-
 
     def forward(self, x):
         out = self.tcn1(self.gcn1(x))
