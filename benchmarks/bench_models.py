@@ -1,7 +1,7 @@
 """Samples/s of every GCN backbone (+ head) at PYSKL's NTU-60 3D joint configuration.
 
 Forward in inference mode and forward+backward in train mode, batch 16, T=100, M=2, V=25, C=3, median of repeats
-after warm-up. Run: ``python benchmarks/bench_models.py [--threads 2] [--models STGCN STGCN++ ...]``.
+after warm-up. Run: ``python benchmarks/bench_models.py [--threads 2] [--models STGCN STGCN++ ...] [--profile 15]``.
 """
 import argparse
 
@@ -34,7 +34,7 @@ def build(name):
     return MODELS.build(dict(type='RecognizerGCN', backbone=backbone, cls_head=head))
 
 
-def bench(name, batch, frames, warmup, repeats):
+def bench(name, batch, frames, warmup, repeats, profile_rows=0):
     model = build(name)
     x = torch.randn(batch, 2, frames, 25, 3)
     labels = torch.randint(0, 60, (batch, ))
@@ -52,6 +52,11 @@ def bench(name, batch, frames, warmup, repeats):
     t_fwd = median_seconds(forward, warmup, repeats)[0]
     model.train()
     t_train = median_seconds(train_step, warmup, repeats)[0]
+    if profile_rows:  # where a train step's time goes, by operator
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            train_step()
+        print(f'{name}: one train step by operator\n'
+              f'{prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=profile_rows)}')
     return batch / t_fwd, batch / t_train
 
 
@@ -63,6 +68,8 @@ def main():
     parser.add_argument('--frames', type=int, default=100)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--profile', type=int, default=0, metavar='ROWS',
+                        help='also print the ROWS most expensive operators of one train step (torch.profiler)')
     parser.add_argument('--no-keep-memory', action='store_true',
                         help="leave glibc's malloc as it is (see pyskl.utils.memory; tools/train.py tunes it)")
     args = parser.parse_args()
@@ -74,7 +81,7 @@ def main():
     print(f'{"model":10s} {"fwd samples/s":>14s} {"fwd+bwd samples/s":>18s} {"target":>7s} {"ratio":>6s}')
     for name in args.models:
         try:
-            fwd, train = bench(name, args.batch, args.frames, args.warmup, args.repeats)
+            fwd, train = bench(name, args.batch, args.frames, args.warmup, args.repeats, args.profile)
         except KeyError as e:
             print(f'{name:10s} not available: {e}')
             continue
