@@ -9,7 +9,6 @@ sample, in split order) by a weighted sum, then argmax: 2s = J:B 1:1, 4s = J:B:J
   Logits are unbounded and their scale differs between models, so a stream with larger logits counts for more
   than its weight says; the same weights do not mean the same thing in the two modes.
 """
-import io
 import itertools
 import os.path as osp
 import pickle
@@ -48,7 +47,7 @@ def load_scores(filename: str) -> np.ndarray:
         raise FileNotFoundError(f'score file {filename} does not exist')
     try:
         with open(filename, 'rb') as f:
-            content = _ArrayUnpickler(io.BytesIO(f.read())).load()
+            content = _ArrayUnpickler(f).load()
     except Exception as e:  # noqa: BLE001 - re-raised with the file named
         raise FusionError(f'{filename} is not a score pickle written by tools/test.py --out: '
                           f'{type(e).__name__}: {e}') from e

@@ -10,7 +10,7 @@ import torch.nn as nn
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
-from ..blocks import Zero, bn_init, conv_init, unit_tcn
+from ..blocks import MSTCN, Zero, bn_init, conv_init, unit_tcn
 from ..blocks.pointwise import conv1x1, pointwise, stacked
 from .utils import data_bn_forward, load_pretrained, stage_plan
 
@@ -97,69 +97,6 @@ class unit_ctrgcn(nn.Module):
             y = torch.bmm(x3, graph) if y is None else torch.baddbmm(y, x3, graph)
         y = y.view(n, self.out_c, t, v)
         return self.relu(self.bn(y) + pointwise(self.down, x))
-
-
-class MSTCN(nn.Module):
-    """MS-G3D's multi-scale temporal conv (not ST-GCN++'s ``mstcn``): one branch per dilation (1x1 conv -> BN ->
-    ReLU -> ``unit_tcn``), a max-pool branch (1x1 conv -> BN -> ReLU -> max-pool 3 -> BN) and a strided 1x1 branch
-    (conv -> BN), concatenated, plus the residual, then ReLU and dropout. Each branch has ``out // num_branches``
-    channels and the last (1x1) one takes the remainder."""
-
-    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, dilations=(1, 2, 3, 4), residual=True,
-                 tcn_dropout=0):
-        super().__init__()
-        self.num_branches = len(dilations) + 2
-        branch_channels = out_channels // self.num_branches
-        rem_channels = out_channels - branch_channels * (self.num_branches - 1)
-        kernel_sizes = list(kernel_size) if isinstance(kernel_size, (list, tuple)) else [kernel_size] * len(dilations)
-        if len(kernel_sizes) != len(dilations):
-            raise ValueError(f'MSTCN: {len(kernel_sizes)} kernel sizes for {len(dilations)} dilations')
-
-        def embed():
-            return [nn.Conv2d(in_channels, branch_channels, 1), nn.BatchNorm2d(branch_channels), nn.ReLU(inplace=True)]
-
-        branches = [
-            nn.Sequential(*embed(), unit_tcn(branch_channels, branch_channels, ks, stride=stride, dilation=d))
-            for ks, d in zip(kernel_sizes, dilations)
-        ]
-        branches.append(
-            nn.Sequential(*embed(), nn.MaxPool2d((3, 1), stride=(stride, 1), padding=(1, 0)),
-                          nn.BatchNorm2d(branch_channels)))
-        branches.append(
-            nn.Sequential(nn.Conv2d(in_channels, rem_channels, 1, stride=(stride, 1)), nn.BatchNorm2d(rem_channels)))
-        self.branches = nn.ModuleList(branches)
-
-        if not residual:
-            self.residual = Zero()
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
-        self.act = nn.ReLU(inplace=True)
-        self.drop = nn.Dropout(tcn_dropout)
-
-    def init_weights(self):
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                conv_init(m)
-            elif isinstance(m, nn.BatchNorm2d):
-                bn_init(m, 1)
-
-    def forward(self, x):
-        *mid, last = self.branches
-        # the 1x1 convs opening the other branches read the same input: one matmul for all of them
-        heads = conv1x1(x, *stacked(branch[0] for branch in mid)).chunk(len(mid), dim=1)
-        outs = []
-        for branch, out in zip(mid, heads):
-            for layer in list(branch)[1:]:
-                out = layer(out)
-            outs.append(out)
-        conv, bn = last
-        outs.append(bn(conv1x1(x[:, :, ::conv.stride[0]], conv.weight, conv.bias)))
-        out = torch.cat(outs, dim=1)
-        if not isinstance(self.residual, Zero):
-            out = out + self.residual(x)
-        return self.drop(self.act(out))
 
 
 class CTRGCNBlock(nn.Module):

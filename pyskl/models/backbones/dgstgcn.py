@@ -13,7 +13,7 @@ from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
 from ..blocks import Zero, build_act, build_norm, mstcn, unit_tcn
-from .utils import build_data_bn, data_bn_forward, load_pretrained, stage_plan, split_block_kwargs
+from .utils import build_data_bn, check_input, data_bn_forward, load_pretrained, split_block_kwargs, stage_plan
 
 GRAPH_ACTIVATIONS = {
     'tanh': torch.tanh,
@@ -202,16 +202,9 @@ class DGSTGCN(nn.Module):
             block.init_weights()
         load_pretrained(self, self.pretrained)
 
-    def check_input(self, x):
-        per_person = self.data_bn_type == 'MVC'  # the data BN then has channels for exactly num_person persons
-        expected = (self.num_person if per_person else x.size(1), self.num_node, self.in_channels)
-        if x.dim() != 5 or (x.shape[1], ) + x.shape[3:] != expected:
-            M = f'M={self.num_person}' if per_person else 'M'
-            raise ValueError(f'DGSTGCN: expected input [N, {M}, T, V={self.num_node}, C={self.in_channels}], '
-                             f'got {tuple(x.shape)}')
-
     def forward(self, x):
-        self.check_input(x)
+        per_person = self.data_bn_type == 'MVC'  # the data BN then has channels for exactly num_person persons
+        check_input('DGSTGCN', x, self.num_node, self.in_channels, self.num_person if per_person else None)
         N, M = x.shape[:2]
         x = data_bn_forward(self.data_bn, self.data_bn_type, x)  # [N * M, C, T, V]
         for block in self.gcn:

@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from pyskl.graph import Graph, k_adjacency, normalize_digraph
 from pyskl.registry import MODELS
 
-from ..blocks import Zero, build_act, unit_tcn
-from .utils import build_data_bn, data_bn_forward, load_pretrained
+from ..blocks import MSTCN, Zero, build_act
+from .utils import build_data_bn, check_input, data_bn_forward, load_pretrained
 
 
 def multiscale_adjacency(A: np.ndarray, num_scales: int) -> torch.Tensor:
@@ -27,15 +27,6 @@ def spacetime_adjacency(A: np.ndarray, window_size: int) -> np.ndarray:
     """The G3D graph of a window: every frame's joints link to every frame's neighbours and to themselves."""
     A_with_self = A + np.eye(len(A), dtype=A.dtype)
     return np.tile(A_with_self, (window_size, window_size))
-
-
-def build_act_inplace(act_cfg) -> nn.Module:
-    """An activation layer; a ReLU works in place (it always follows a BN or a sum, whose outputs no backward needs),
-    which spares a copy of the largest tensors of the model."""
-    cfg = dict(type=act_cfg) if isinstance(act_cfg, str) else dict(act_cfg)
-    if cfg['type'] == 'ReLU':
-        cfg.setdefault('inplace', True)
-    return build_act(cfg)
 
 
 # The graph convolutions run "node-major": a feature map [N, C, T, V] is held as [V, C, N * T]. Then the multi-scale
@@ -96,7 +87,7 @@ class MLP(nn.Module):
             self.layers.append(nn.Conv2d(c_in, c_out, kernel_size=1))
             self.layers.append(nn.BatchNorm2d(c_out))
             if act_cfg:
-                self.layers.append(build_act_inplace(act_cfg))
+                self.layers.append(build_act(act_cfg, inplace=True))
 
     def forward(self, x):
         for layer in self.layers:
@@ -131,48 +122,6 @@ class MSGCN(nn.Module):
 
     def forward(self, x):
         return from_node_major(self.forward_node_major(to_node_major(x)), x.size(0)).contiguous()
-
-
-class MSTCN(nn.Module):
-    """MS-G3D's multi-scale TCN (not ST-GCN++'s ``mstcn``): branches of 1x1 conv -> BN -> ReLU -> temporal conv + BN
-    (one per dilation), a max-pool branch (+ BN) and a strided 1x1 branch (+ BN), concatenated, plus a residual, then
-    the activation (skipped with ``final_act=False``) and dropout. Branch widths: ``out // num_branches``, the last
-    takes the remainder."""
-
-    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, dilations=(1, 2, 3, 4), residual=True,
-                 act_cfg='ReLU', tcn_dropout=0, final_act=True):
-        super().__init__()
-        self.num_branches = len(dilations) + 2
-        width = out_channels // self.num_branches
-        rem_width = out_channels - width * (self.num_branches - 1)
-        kernel_sizes = list(kernel_size) if isinstance(kernel_size, (list, tuple)) else [kernel_size] * len(dilations)
-        if len(kernel_sizes) != len(dilations):
-            raise ValueError(f'MSTCN: {len(kernel_sizes)} kernel sizes for {len(dilations)} dilations')
-
-        def pointwise(c_out, conv_stride=1):
-            return [nn.Conv2d(in_channels, c_out, kernel_size=1, stride=(conv_stride, 1)), nn.BatchNorm2d(c_out)]
-
-        self.branches = nn.ModuleList(
-            nn.Sequential(*pointwise(width), build_act(act_cfg),
-                          unit_tcn(width, width, kernel_size=k, stride=stride, dilation=d))
-            for k, d in zip(kernel_sizes, dilations))
-        self.branches.append(
-            nn.Sequential(*pointwise(width), build_act(act_cfg),
-                          nn.MaxPool2d(kernel_size=(3, 1), stride=(stride, 1), padding=(1, 0)), nn.BatchNorm2d(width)))
-        self.branches.append(nn.Sequential(*pointwise(rem_width, stride)))
-
-        if not residual:
-            self.residual = Zero()
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
-        self.act = build_act(act_cfg) if final_act else nn.Identity()
-        self.drop = nn.Dropout(tcn_dropout)
-
-    def forward(self, x):
-        out = torch.cat([branch(x) for branch in self.branches], dim=1)
-        return self.drop(self.act(out + self.residual(x)))
 
 
 class UnfoldTemporalWindows(nn.Module):
@@ -219,7 +168,7 @@ class ST_MSGCN(nn.Module):
             self.residual = nn.Identity()
         else:
             self.residual = MLP(in_channels, [out_channels], act_cfg=None)
-        self.act = build_act_inplace(act_cfg)
+        self.act = build_act(act_cfg, inplace=True)
         # Without a residual PYSKL applies the activation twice in a row; a second ReLU changes nothing.
         self.skip_act = not residual and all(isinstance(m, nn.ReLU) for m in (self.act, self.mlp.layers[-1]))
         self.init_weights()
@@ -358,14 +307,9 @@ class MSG3D(nn.Module):
                 m.init_weights()
         load_pretrained(self, self.pretrained)
 
-    def check_input(self, x):
-        """The data BN has channels for exactly ``num_person`` persons of ``V`` joints with ``C`` values each."""
-        if x.dim() != 5 or (x.shape[1], ) + x.shape[3:] != (self.num_person, self.num_point, self.in_channels):
-            raise ValueError(f'MSG3D: expected input [N, M={self.num_person}, T, V={self.num_point}, '
-                             f'C={self.in_channels}], got {tuple(x.shape)}')
-
     def forward(self, x):
-        self.check_input(x)
+        # the data BN has channels for exactly num_person persons of V joints with C values each
+        check_input('MSG3D', x, self.num_point, self.in_channels, self.num_person)
         N, M = x.shape[:2]
         x = data_bn_forward(self.data_bn, 'MVC', x)  # [N * M, C, T, V]
         for gcn3d, sgcn, tcn in ((self.gcn3d1, self.sgcn1, self.tcn1), (self.gcn3d2, self.sgcn2, self.tcn2),

@@ -61,6 +61,15 @@ def build_data_bn(data_bn_type: str, num_person: int, in_channels: int, num_node
     return nn.Identity()
 
 
+def check_input(owner: str, x: torch.Tensor, num_node: int, in_channels: int, num_person=None) -> None:
+    """Refuse an input that is not ``[N, M, T, V, C]`` with the backbone's V and C (and M, when a per-person data BN
+    fixes it) with a message naming the expected shape."""
+    expected = (x.size(1) if num_person is None else num_person, num_node, in_channels)
+    if x.dim() != 5 or (x.shape[1], ) + x.shape[3:] != expected:
+        M = 'M' if num_person is None else f'M={num_person}'
+        raise ValueError(f'{owner}: expected input [N, {M}, T, V={num_node}, C={in_channels}], got {tuple(x.shape)}')
+
+
 def data_bn_forward(data_bn: nn.Module, data_bn_type: str, x: torch.Tensor) -> torch.Tensor:
     """``[N, M, T, V, C]`` -> normalised ``[N * M, C, T, V]``; the BN channels are ordered (M,) V, C."""
     N, M, T, V, C = x.shape

@@ -1,4 +1,4 @@
-"""1x1 convolutions as batched matmuls, for the NCHW backbones (AAGCN, CTR-GCN).
+"""1x1 convolutions as batched matmuls, for the NCHW backbones (AAGCN, CTR-GCN, and MS-G3D's temporal convs).
 
 On CPU, ``baddbmm`` is well ahead of ``F.conv2d`` for these shapes, mostly in the backward pass. The modules keep
 their ``nn.Conv2d`` parameters (PYSKL's checkpoint layout); only the arithmetic changes.
@@ -27,13 +27,18 @@ def stacked(convs):
 
 
 def pointwise(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Run a residual branch; a 1x1 one runs as :func:`conv1x1`: ``unit_tcn`` with kernel 1 (on every ``stride``-th
-    frame), or ``Sequential(1x1 conv, norm)``. Any other module runs as itself."""
-    if isinstance(module, unit_tcn) and module.conv.kernel_size == (1, 1):
+    """Run a branch; a 1x1 one runs as :func:`conv1x1` on every ``stride``-th frame: ``unit_tcn`` with kernel 1, or
+    ``Sequential(1x1 conv, norm)``. Any other module runs as itself."""
+    if isinstance(module, unit_tcn) and _is_1x1(module.conv):
         conv = module.conv
-        return module.drop(module.bn(conv1x1(x[:, :, ::module.stride], conv.weight, conv.bias)))
-    if isinstance(module, nn.Sequential) and len(module) == 2 and isinstance(module[0], nn.Conv2d) \
-            and module[0].kernel_size == (1, 1) and module[0].stride == (1, 1):
+        return module.drop(module.bn(conv1x1(x[:, :, ::conv.stride[0]], conv.weight, conv.bias)))
+    if isinstance(module, nn.Sequential) and len(module) == 2 and _is_1x1(module[0]):
         conv, norm = module
-        return norm(conv1x1(x, conv.weight, conv.bias))
+        return norm(conv1x1(x[:, :, ::conv.stride[0]], conv.weight, conv.bias))
     return module(x)
+
+
+def _is_1x1(conv: nn.Module) -> bool:
+    """A 1x1 conv with a bias, striding over time only (no padding): a matmul on every ``stride``-th frame."""
+    return isinstance(conv, nn.Conv2d) and conv.kernel_size == (1, 1) and conv.stride[1] == 1 \
+        and conv.padding == (0, 0) and conv.groups == 1 and conv.bias is not None
