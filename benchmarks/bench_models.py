@@ -9,7 +9,7 @@ import torch
 
 from pyskl.registry import MODELS
 from pyskl.utils import register_all_modules
-from pyskl.utils.analysis import median_seconds
+from pyskl.utils.analysis import cpu_times, median_seconds, steal_share
 from pyskl.utils.memory import keep_freed_memory
 
 NTU = dict(layout='nturgb+d', mode='spatial')
@@ -48,16 +48,18 @@ def bench(name, batch, frames, warmup, repeats, profile_rows=0):
         loss.backward()
         model.zero_grad(set_to_none=True)
 
+    before = cpu_times()
     model.eval()
     t_fwd = median_seconds(forward, warmup, repeats)[0]
     model.train()
     t_train = median_seconds(train_step, warmup, repeats)[0]
+    steal = steal_share(before, cpu_times())
     if profile_rows:  # where a train step's time goes, by operator
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
             train_step()
         print(f'{name}: one train step by operator\n'
               f'{prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=profile_rows)}')
-    return batch / t_fwd, batch / t_train
+    return batch / t_fwd, batch / t_train, steal
 
 
 def main():
@@ -78,16 +80,18 @@ def main():
     register_all_modules()
     print(f'torch {torch.__version__}, {args.threads} threads, batch {args.batch}, T={args.frames}, M=2, V=25, C=3, '
           f'freed memory kept: {kept}')
-    print(f'{"model":10s} {"fwd samples/s":>14s} {"fwd+bwd samples/s":>18s} {"target":>7s} {"ratio":>6s}')
+    # steal: CPU time the hypervisor took while the model was timed (a shared VM's figures drop with it)
+    print(f'{"model":10s} {"fwd samples/s":>14s} {"fwd+bwd samples/s":>18s} {"target":>7s} {"ratio":>6s} {"steal":>6s}')
     for name in args.models:
         try:
-            fwd, train = bench(name, args.batch, args.frames, args.warmup, args.repeats, args.profile)
+            fwd, train, steal = bench(name, args.batch, args.frames, args.warmup, args.repeats, args.profile)
         except KeyError as e:
             print(f'{name:10s} not available: {e}')
             continue
         target = TRAIN_TARGETS.get(name)
         versus = f'{target:7.1f} {train / target:5.2f}x' if target else f'{"-":>7s} {"-":>6s}'
-        print(f'{name:10s} {fwd:14.2f} {train:18.2f} {versus}')
+        stolen = f'{steal:6.1%}' if steal is not None else f'{"-":>6s}'
+        print(f'{name:10s} {fwd:14.2f} {train:18.2f} {versus} {stolen}')
 
 
 if __name__ == '__main__':

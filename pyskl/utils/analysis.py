@@ -2,7 +2,7 @@
 inference speed of a GCN recognizer (a model with ``backbone`` and ``cls_head`` taking ``[N, M, T, V, C]``)."""
 import statistics
 import time
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -67,6 +67,29 @@ def median_seconds(fn: Callable[[], object], warmup: int = 3, repeats: int = 10)
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
+
+
+def cpu_times(stat_path: str = '/proc/stat') -> Optional[Tuple[int, int]]:
+    """``(steal, total)`` clock ticks of all CPUs so far (Linux ``/proc/stat``), or None where there is no such file.
+
+    Steal is time the hypervisor gave to other guests while this VM wanted to run: on a shared VM it slows every
+    timing, so the benchmarks print it beside their figures."""
+    try:
+        with open(stat_path) as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != 'cpu' or len(fields) < 9:
+        return None
+    ticks = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal (guest is within user)
+    return ticks[7], sum(ticks)
+
+
+def steal_share(before: Optional[Tuple[int, int]], after: Optional[Tuple[int, int]]) -> Optional[float]:
+    """The share of CPU time stolen between two :func:`cpu_times` readings (None if either is missing)."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def inference_samples_per_second(recognizer: nn.Module, shape: Sequence[int], batch: int = 16, warmup: int = 3,

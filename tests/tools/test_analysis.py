@@ -6,7 +6,8 @@ import pytest
 from mmengine.config import Config
 
 from pyskl.registry import MODELS
-from pyskl.utils.analysis import count_flops, gcn_input_shape, median_seconds, parameter_counts
+from pyskl.utils.analysis import (count_flops, cpu_times, gcn_input_shape, median_seconds, parameter_counts,
+                                  steal_share)
 
 from .helpers import REPO, python_tool
 
@@ -92,3 +93,19 @@ def test_command_lines(tmp_path):
     bench = python_tool('analysis/bench_inference.py', config, '--batch', 1, '--frames', 4, '--threads', 1,
                         '--warmup', 0, '--repeats', 2, '--device', 'cpu')
     assert 'cpu, 1 threads' in bench.stdout and 'samples/s:' in bench.stdout
+
+
+def test_steal_share_is_the_stolen_part_of_the_ticks_between_two_readings(tmp_path):
+    stat = tmp_path / 'stat'
+    stat.write_text('cpu  100 0 50 800 10 0 0 40 0 0\ncpu0 50 0 25 400 5 0 0 20 0 0\n')
+    before = cpu_times(str(stat))
+    assert before == (40, 1000)
+    stat.write_text('cpu  160 0 70 900 10 0 0 100 0 0\n')  # 240 more ticks, 60 of them stolen
+    assert steal_share(before, cpu_times(str(stat))) == pytest.approx(0.25)
+
+
+def test_cpu_times_is_none_without_a_proc_stat(tmp_path):
+    assert cpu_times(str(tmp_path / 'missing')) is None
+    (tmp_path / 'bad').write_text('intr 1 2 3\n')
+    assert cpu_times(str(tmp_path / 'bad')) is None
+    assert steal_share(None, (1, 2)) is None
