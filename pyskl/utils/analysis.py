@@ -73,7 +73,7 @@ def cpu_times(stat_path: str = '/proc/stat') -> Optional[Tuple[int, int]]:
     """``(steal, total)`` clock ticks of all CPUs so far (Linux ``/proc/stat``), or None where there is no such file.
 
     Steal is time the hypervisor gave to other guests while this VM wanted to run: on a shared VM it slows every
-    timing, so the benchmarks print it beside their figures."""
+    timing, so benchmarks/bench_models.py prints it beside its figures."""
     try:
         with open(stat_path) as f:
             fields = f.readline().split()
