@@ -191,7 +191,7 @@ class Graph:
         return np.stack((self_link, inward, outward))
 
     def stgcn_spatial(self) -> np.ndarray:
-        V, hop_dis = self.num_node, self.hop_dis
+        hop_dis = self.hop_dis
         adj = (hop_dis <= self.max_hop).astype(np.float64)
         norm_adj = normalize_digraph(adj)
         to_center = hop_dis[:, self.center]

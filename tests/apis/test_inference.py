@@ -20,7 +20,6 @@ def test_gesture_demo_matches_pyskl():
 
 def test_inference_is_deterministic_in_test_mode():
     """PYSKL's inference forgot test_mode and sampled frames at random; here two calls agree."""
-    case = load_ref('dev_hagrid_stgcnpp_gesture')
     model = init_recognizer(str(REPO_ROOT / 'demo' / 'stgcnpp_gesture.py'), str(shared_file('data', 'hagrid.pth')),
                             device='cpu')
     rng = np.random.default_rng(0)

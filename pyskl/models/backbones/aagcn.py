@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
-from ..blocks import Zero, bn_init, conv_branch_init, conv_init, mstcn, unit_tcn
+from ..blocks import Zero, block_residual, bn_init, conv_branch_init, conv_init, mstcn, unit_tcn
 from ..blocks.pointwise import conv1x1, pointwise, stacked
 from .utils import build_data_bn, data_bn_forward, load_pretrained, split_block_kwargs, stage_plan
 
@@ -200,12 +200,7 @@ class AAGCNBlock(nn.Module):
             raise ValueError(f"AAGCNBlock: tcn_type must be 'unit_tcn' or 'mstcn', got {tcn_type!r}")
         self.relu = nn.ReLU(inplace=True)
 
-        if not residual:
-            self.residual = Zero()
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
+        self.residual = block_residual(in_channels, out_channels, stride, residual)
 
     def init_weights(self):
         """PYSKL initialises a ``unit_tcn`` (kaiming conv, unit BN) but leaves ``mstcn`` and the residual at

@@ -10,7 +10,7 @@ import torch.nn as nn
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
-from ..blocks import MSTCN, Zero, bn_init, conv_init, unit_tcn
+from ..blocks import MSTCN, Zero, block_residual, bn_init, conv_init
 from ..blocks.pointwise import conv1x1, pointwise, stacked
 from .utils import data_bn_forward, load_pretrained, stage_plan
 
@@ -109,12 +109,7 @@ class CTRGCNBlock(nn.Module):
         self.tcn1 = MSTCN(out_channels, out_channels, kernel_size=kernel_size, stride=stride, dilations=dilations,
                           residual=False, tcn_dropout=tcn_dropout)
         self.relu = nn.ReLU(inplace=True)
-        if not residual:
-            self.residual = Zero()
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
+        self.residual = block_residual(in_channels, out_channels, stride, residual)
 
     def init_weights(self):
         """As PYSKL: the residual ``unit_tcn`` keeps PyTorch's default init."""

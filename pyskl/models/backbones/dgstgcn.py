@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
-from ..blocks import Zero, build_act, build_norm, mstcn, unit_tcn
+from ..blocks import block_residual, build_act, build_norm, mstcn
 from .utils import build_data_bn, check_input, data_bn_forward, load_pretrained, split_block_kwargs, stage_plan
 
 GRAPH_ACTIVATIONS = {
@@ -146,12 +146,7 @@ class DGBlock(nn.Module):
         self.gcn = dggcn(in_channels, out_channels, A, **gcn_kwargs)
         self.tcn = dgmstcn(out_channels, out_channels, stride=stride, **tcn_kwargs)
         self.relu = nn.ReLU()
-        if not residual:
-            self.residual = Zero()
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
+        self.residual = block_residual(in_channels, out_channels, stride, residual)
 
     def init_weights(self):
         self.gcn.init_weights()

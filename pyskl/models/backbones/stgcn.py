@@ -11,7 +11,7 @@ import torch.nn as nn
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
-from ..blocks import Zero, mstcn, unit_gcn, unit_tcn
+from ..blocks import block_residual, mstcn, unit_gcn, unit_tcn
 from .utils import build_data_bn, data_bn_forward, load_pretrained, stage_plan, split_block_kwargs
 
 
@@ -36,12 +36,7 @@ class STGCNBlock(nn.Module):
             raise ValueError(f"STGCNBlock: tcn_type must be 'unit_tcn' or 'mstcn', got {tcn_type!r}")
         self.relu = nn.ReLU(inplace=True)
 
-        if not residual:
-            self.residual = Zero()
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
+        self.residual = block_residual(in_channels, out_channels, stride, residual)
 
     def forward(self, x):
         res = self.residual(x)

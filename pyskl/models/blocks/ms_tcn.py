@@ -8,7 +8,7 @@ import torch.nn as nn
 from .init import bn_init, conv_init
 from .layers import Zero, build_act
 from .pointwise import conv1x1, pointwise, stacked
-from .tcn import unit_tcn
+from .tcn import block_residual, unit_tcn
 
 
 class MSTCN(nn.Module):
@@ -39,12 +39,7 @@ class MSTCN(nn.Module):
                           nn.MaxPool2d(kernel_size=(3, 1), stride=(stride, 1), padding=(1, 0)), nn.BatchNorm2d(width)))
         self.branches.append(nn.Sequential(*embed(rem_width, stride)))
 
-        if not residual:
-            self.residual = Zero()
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
+        self.residual = block_residual(in_channels, out_channels, stride, residual)
         self.act = build_act(act_cfg, inplace=True) if final_act else nn.Identity()
         self.drop = nn.Dropout(tcn_dropout)
 

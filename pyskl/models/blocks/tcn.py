@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import build_norm
+from .layers import Zero, build_norm
 
 
 class unit_tcn(nn.Module):
@@ -23,6 +23,16 @@ class unit_tcn(nn.Module):
 
     def forward(self, x):
         return self.drop(self.bn(self.conv(x)))
+
+
+def block_residual(in_channels, out_channels, stride=1, residual=True) -> nn.Module:
+    """A block's shortcut, as PYSKL builds it: nothing (:class:`Zero`), the input itself, or a 1x1 ``unit_tcn``
+    (strided over time) where the width or the frame rate changes."""
+    if not residual:
+        return Zero()
+    if in_channels == out_channels and stride == 1:
+        return nn.Identity()
+    return unit_tcn(in_channels, out_channels, kernel_size=1, stride=stride)
 
 
 class mstcn(nn.Module):
