@@ -99,6 +99,7 @@ def test_load_from_in_a_config_loads_pyskl_checkpoints(layout, tiny, tmp_path):
     torch.save(LAYOUTS[layout](weights), path)
     cfg = cfg.copy()
     cfg.load_from, cfg.work_dir = str(path), str(tmp_path / 'work')
+    cfg.experiment_name = f'load_from_{layout}'  # two runners in one second must not share one name
     runner = Runner.from_cfg(cfg)
     runner.load_or_resume()
     assert_same_weights(runner.model, weights)
