@@ -7,6 +7,7 @@ import argparse
 
 import torch
 
+from pyskl.models.blocks.spectral import use_dft
 from pyskl.registry import MODELS
 from pyskl.utils import register_all_modules
 from pyskl.utils.analysis import cpu_times, median_seconds, steal_share
@@ -74,17 +75,21 @@ def main():
                         help='also print the ROWS most expensive operators of one train step (torch.profiler)')
     parser.add_argument('--no-keep-memory', action='store_true',
                         help="leave glibc's malloc as it is (see pyskl.utils.memory; tools/train.py tunes it)")
+    parser.add_argument('--dft', choices=['auto', 'never', 'always'], default='auto',
+                        help="temporal convs through the DFT over time: 'auto' where cheaper (the default), 'never' "
+                        '(F.conv2d only, for comparison); see pyskl.models.blocks.spectral')
     args = parser.parse_args()
     kept = not args.no_keep_memory and keep_freed_memory()
     torch.set_num_threads(args.threads)
     register_all_modules()
     print(f'torch {torch.__version__}, {args.threads} threads, batch {args.batch}, T={args.frames}, M=2, V=25, C=3, '
-          f'freed memory kept: {kept}')
+          f'freed memory kept: {kept}, DFT temporal convs: {args.dft}')
     # steal: CPU time the hypervisor took while the model was timed (a shared VM's figures drop with it)
     print(f'{"model":10s} {"fwd samples/s":>14s} {"fwd+bwd samples/s":>18s} {"target":>7s} {"ratio":>6s} {"steal":>6s}')
     for name in args.models:
         try:
-            fwd, train, steal = bench(name, args.batch, args.frames, args.warmup, args.repeats, args.profile)
+            with use_dft(args.dft):
+                fwd, train, steal = bench(name, args.batch, args.frames, args.warmup, args.repeats, args.profile)
         except KeyError as e:
             print(f'{name:10s} not available: {e}')
             continue
