@@ -9,9 +9,9 @@ conv is a product per frequency, so it can be computed as:
 
 The zero padding of the conv is kept by taking a transform length ``L`` long enough that the circular wrap-around
 only reads zeros; a stride ``s`` splits the frames into ``s`` phases, each its own set of input channels. For the
-wide temporal convs of ST-GCN and AAGCN (kernel 9, 128-256 channels) this does 3-4x fewer multiply-adds than the
-direct conv; on a 2-core CPU, ST-GCN's training step runs about 1.4x faster, AAGCN's 1.2x
-(``benchmarks/bench_models.py --dft never`` gives the figures without it). The
+kernel-9 temporal convs of ST-GCN and AAGCN this does 1.4-3.4x fewer multiply-adds than the direct conv (the most
+at 256 channels); on a 2-core CPU, ST-GCN's training step runs about 1.3x faster, AAGCN's 1.2x
+(``benchmarks/bench_models.py --dft never`` gives the figures without it), for 7-14 % more peak memory. The
 result is the same function: it matches ``F.conv2d`` to float rounding (about 1e-6 relative in float32, 1e-15 in
 float64), forward and backward, which flows through the matmuls by autograd.
 
