@@ -75,6 +75,12 @@ def test_use_dft_switches_the_path():
             pass
 
 
+def test_too_few_frames_gets_conv2ds_error():
+    conv = nn.Conv2d(4, 4, (9, 1))  # no padding: 9 frames at least
+    with use_dft('always'), pytest.raises(RuntimeError, match='Kernel size can.t be greater'):
+        temporal_conv(torch.randn(1, 4, 5, 3), conv)
+
+
 def test_non_cpu_tensors_take_the_conv():
     conv = _conv(8, 8, 9, 1, 1, dtype=torch.float32).to('meta')
     with use_dft('always'):

@@ -71,7 +71,9 @@ def _dft_applies(x, conv) -> bool:
             and conv.kernel_size[1] == 1 and conv.stride[1] == 1 and conv.padding[1] == 0
             and conv.dilation[1] == 1 and conv.groups == 1 and conv.padding_mode == 'zeros'
             and isinstance(conv.padding[0], int) and not torch.is_autocast_enabled('cpu')
-            and not torch.jit.is_scripting() and not torch.jit.is_tracing())
+            and not torch.jit.is_scripting() and not torch.jit.is_tracing()
+            # too few frames for the kernel: F.conv2d raises its own error
+            and _out_frames(x.size(2), conv.stride[0], conv.dilation[0], conv.padding[0], conv.kernel_size[0]) > 0)
 
 
 def _out_frames(T, s, d, p, k):
@@ -122,10 +124,10 @@ def _plan(T, s, d, p, k, dtype, device):
         angle_out = freq * torch.arange(T_out, dtype=torch.float64)
         inverse = torch.cat([torch.cos(angle_out) * weight, -torch.sin(angle_out) * weight]).T / length
         tap_angle = freq * torch.tensor(shifts, dtype=torch.float64)  # [F, k]
-        in_phase = torch.zeros(s, 1, k, dtype=torch.float64)
-        in_phase[phases, 0, range(k)] = 1
-        mats = (forward.view(s * 2 * F_, T), inverse, torch.cos(tap_angle) * in_phase,
-                torch.sin(tap_angle) * in_phase)
+        tap_in_phase = torch.zeros(s, 1, k, dtype=torch.float64)
+        tap_in_phase[phases, 0, range(k)] = 1
+        mats = (forward.view(s * 2 * F_, T), inverse, torch.cos(tap_angle) * tap_in_phase,
+                torch.sin(tap_angle) * tap_in_phase)
         return tuple(m.to(dtype=dtype, device=device).contiguous() for m in mats)
 
 
