@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
-from ..blocks import Zero, block_residual, bn_init, conv_branch_init, conv_init, mstcn, unit_tcn
-from ..blocks.pointwise import conv1x1, pointwise, stacked
+from ..blocks import block_residual, bn_init, conv_branch_init, conv_init, mstcn, unit_tcn
+from ..blocks.pointwise import conv1x1, pointwise, relu_with_shortcut, stacked
 from .utils import build_data_bn, data_bn_forward, load_pretrained, split_block_kwargs, stage_plan
 
 
@@ -198,7 +198,6 @@ class AAGCNBlock(nn.Module):
             self.tcn = mstcn(out_channels, out_channels, stride=stride, **tcn_kwargs)
         else:
             raise ValueError(f"AAGCNBlock: tcn_type must be 'unit_tcn' or 'mstcn', got {tcn_type!r}")
-        self.relu = nn.ReLU(inplace=True)
 
         self.residual = block_residual(in_channels, out_channels, stride, residual)
 
@@ -211,10 +210,7 @@ class AAGCNBlock(nn.Module):
         self.gcn.init_weights()
 
     def forward(self, x):
-        out = self.tcn(self.gcn(x))
-        if isinstance(self.residual, Zero):  # the input block: nothing to add (and no full-size ``+ 0``)
-            return torch.relu(out)
-        return self.relu(out + pointwise(self.residual, x))
+        return relu_with_shortcut(self.tcn(self.gcn(x)), self.residual, x)
 
 
 @MODELS.register_module()

@@ -10,8 +10,8 @@ import torch.nn as nn
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
-from ..blocks import MSTCN, Zero, block_residual, bn_init, conv_init
-from ..blocks.pointwise import conv1x1, pointwise, stacked
+from ..blocks import MSTCN, block_residual, bn_init, conv_init
+from ..blocks.pointwise import conv1x1, pointwise, relu_with_shortcut, stacked
 from .utils import data_bn_forward, load_pretrained, stage_plan
 
 
@@ -108,7 +108,6 @@ class CTRGCNBlock(nn.Module):
         self.gcn1 = unit_ctrgcn(in_channels, out_channels, A)
         self.tcn1 = MSTCN(out_channels, out_channels, kernel_size=kernel_size, stride=stride, dilations=dilations,
                           residual=False, tcn_dropout=tcn_dropout)
-        self.relu = nn.ReLU(inplace=True)
         self.residual = block_residual(in_channels, out_channels, stride, residual)
 
     def init_weights(self):
@@ -117,10 +116,7 @@ class CTRGCNBlock(nn.Module):
         self.gcn1.init_weights()
 
     def forward(self, x):
-        out = self.tcn1(self.gcn1(x))
-        if isinstance(self.residual, Zero):  # the input block: nothing to add (and no full-size ``+ 0``)
-            return torch.relu(out)
-        return self.relu(out + pointwise(self.residual, x))
+        return relu_with_shortcut(self.tcn1(self.gcn1(x)), self.residual, x)
 
 
 @MODELS.register_module()

@@ -6,6 +6,7 @@ their ``nn.Conv2d`` parameters (PYSKL's checkpoint layout); only the arithmetic 
 import torch
 import torch.nn as nn
 
+from .layers import Zero
 from .tcn import unit_tcn
 
 
@@ -36,6 +37,14 @@ def pointwise(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         conv, norm = module
         return norm(conv1x1(x[:, :, ::conv.stride[0]], conv.weight, conv.bias))
     return module(x)
+
+
+def relu_with_shortcut(out: torch.Tensor, shortcut: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A block's ``relu(out + shortcut(x))``, in place on the sum, the shortcut run by :func:`pointwise`. A
+    :class:`Zero` shortcut (the input block) adds nothing, and no full-size ``+ 0`` is computed."""
+    if isinstance(shortcut, Zero):
+        return torch.relu(out)
+    return torch.relu_(out + pointwise(shortcut, x))
 
 
 def _is_1x1(conv: nn.Module) -> bool:

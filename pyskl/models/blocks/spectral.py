@@ -102,7 +102,7 @@ def _plan(T, s, d, p, k, dtype, device):
 
     - ``forward`` ``[s * 2 * F, T]``: frame ``t`` to (phase, cos / -sin, frequency) of its phase;
     - ``inverse`` ``[T_out, 2 * F]``: the real inverse DFT at the output frames;
-    - ``tap_cos``, ``tap_sin`` ``[s, F, k]``: the kernel's taps to its spectrum, per phase.
+    - ``taps_to_spectrum`` ``[(cos / sin, s, F), k]``: the kernel's taps to its spectrum, per phase.
     """
     with torch.inference_mode(False), torch.no_grad():
         length, F_ = _plan_sizes(T, s, d, p, k)
@@ -126,8 +126,8 @@ def _plan(T, s, d, p, k, dtype, device):
         tap_angle = freq * torch.tensor(shifts, dtype=torch.float64)  # [F, k]
         tap_in_phase = torch.zeros(s, 1, k, dtype=torch.float64)
         tap_in_phase[phases, 0, range(k)] = 1
-        mats = (forward.view(s * 2 * F_, T), inverse, torch.cos(tap_angle) * tap_in_phase,
-                torch.sin(tap_angle) * tap_in_phase)
+        taps_to_spectrum = torch.stack([torch.cos(tap_angle) * tap_in_phase, torch.sin(tap_angle) * tap_in_phase])
+        mats = (forward.view(s * 2 * F_, T), inverse, taps_to_spectrum.view(2 * s * F_, k))
         return tuple(m.to(dtype=dtype, device=device).contiguous() for m in mats)
 
 
@@ -138,13 +138,13 @@ def dft_conv(x: torch.Tensor, weight: torch.Tensor, bias, stride: int = 1, dilat
     N, C, T, V = x.shape
     O, k = weight.size(0), weight.size(2)
     s = stride
-    forward, inverse, tap_cos, tap_sin = _plan(T, s, dilation, padding, k, x.dtype, x.device)
+    forward, inverse, taps_to_spectrum = _plan(T, s, dilation, padding, k, x.dtype, x.device)
     F_, T_out = forward.size(0) // (2 * s), inverse.size(0)
 
     # the kernel's spectrum as one real [2 * s * C, 2 * O] mix per frequency: rows (re / im, phase, c)
     taps = weight.view(O, C, k).permute(2, 1, 0).reshape(k, C * O)
-    spec_re = torch.matmul(tap_cos, taps).view(s, F_, C, O).transpose(0, 1).reshape(F_, s * C, O)
-    spec_im = torch.matmul(tap_sin, taps).view(s, F_, C, O).transpose(0, 1).reshape(F_, s * C, O)
+    kernel = torch.matmul(taps_to_spectrum, taps).view(2, s, F_, C, O).transpose(1, 2).reshape(2, F_, s * C, O)
+    spec_re, spec_im = kernel
     mix = torch.cat([torch.cat([spec_re, spec_im], 2), torch.cat([-spec_im, spec_re], 2)], 1)
 
     channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
