@@ -35,8 +35,9 @@ def build(name):
     return MODELS.build(dict(type='RecognizerGCN', backbone=backbone, cls_head=head))
 
 
-def bench(name, batch, frames, warmup, repeats, profile_rows=0):
-    model = build(name)
+def time_model(model, batch, frames, warmup, repeats, profile_rows=0, label=''):
+    """Samples/s of ``model.cls_head(model.backbone(x))``: forward in inference mode, forward+backward in train
+    mode."""
     x = torch.randn(batch, 2, frames, 25, 3)
     labels = torch.randint(0, 60, (batch, ))
 
@@ -49,18 +50,22 @@ def bench(name, batch, frames, warmup, repeats, profile_rows=0):
         loss.backward()
         model.zero_grad(set_to_none=True)
 
-    before = cpu_times()
     model.eval()
     t_fwd = median_seconds(forward, warmup, repeats)[0]
     model.train()
     t_train = median_seconds(train_step, warmup, repeats)[0]
-    steal = steal_share(before, cpu_times())
     if profile_rows:  # where a train step's time goes, by operator
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
             train_step()
-        print(f'{name}: one train step by operator\n'
+        print(f'{label or type(model.backbone).__name__}: one train step by operator\n'
               f'{prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=profile_rows)}')
-    return batch / t_fwd, batch / t_train, steal
+    return batch / t_fwd, batch / t_train
+
+
+def bench(name, batch, frames, warmup, repeats, profile_rows=0):
+    before = cpu_times()
+    fwd, train = time_model(build(name), batch, frames, warmup, repeats, profile_rows, name)
+    return fwd, train, steal_share(before, cpu_times())
 
 
 def main():

@@ -49,3 +49,32 @@ def test_unit_gcn_channels_last_aggregation_matches_einsum(adaptive):
     torch.testing.assert_close(x_cl.grad, x.grad, rtol=1e-5, atol=1e-5)
     for (name, p_cl), p in zip(layer.named_parameters(), ref.parameters()):
         torch.testing.assert_close(p_cl.grad, p.grad, rtol=1e-4, atol=1e-4, msg=name)
+
+
+@pytest.mark.parametrize('stride', [1, 2])
+@pytest.mark.parametrize('layout', ['contiguous', 'channels_last', 'channel_slice'])
+def test_temporal_max_pool_gives_max_pool2d_values_and_gradients_bit_for_bit(stride, layout):
+    from pyskl.models.blocks import TemporalMaxPool
+    full = torch.relu(torch.randn(3, 10, 11, 5, generator=torch.Generator().manual_seed(0)))  # ReLU zeros tie
+    x = {'contiguous': full, 'channels_last': full.contiguous(memory_format=torch.channels_last),
+         'channel_slice': full[:, 2:6]}[layout].detach().requires_grad_()
+    ours = TemporalMaxPool(kernel_size=(3, 1), stride=(stride, 1), padding=(1, 0))
+    theirs = torch.nn.MaxPool2d(kernel_size=(3, 1), stride=(stride, 1), padding=(1, 0))
+    y, y_ref = ours(x), theirs(x)
+    assert torch.equal(y, y_ref) and y.is_contiguous() == y_ref.is_contiguous()
+    grad = torch.randn_like(y_ref)
+    assert torch.equal(torch.autograd.grad(y, x, grad)[0], torch.autograd.grad(y_ref, x, grad)[0])
+
+
+def test_temporal_max_pool_pools_a_contiguous_input_as_channels_last(monkeypatch):
+    from pyskl.models.blocks import TemporalMaxPool
+    from pyskl.models.blocks import layers
+    seen = []
+
+    def spy(x, *args, **kwargs):
+        seen.append(x.is_contiguous(memory_format=torch.channels_last))
+        return torch.nn.functional.max_pool2d(x, *args, **kwargs)
+
+    monkeypatch.setattr(layers, 'F', type('F', (), {'max_pool2d': staticmethod(spy)}))
+    TemporalMaxPool(kernel_size=(3, 1), stride=(1, 1), padding=(1, 0))(torch.randn(2, 4, 9, 5))
+    assert seen == [True]

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from .init import bn_init, conv_init
-from .layers import Zero, build_act
+from .layers import TemporalMaxPool, Zero, build_act
 from .pointwise import conv1x1, pointwise, stacked
 from .tcn import block_residual, unit_tcn
 
@@ -36,7 +36,7 @@ class MSTCN(nn.Module):
             for k, d in zip(kernel_sizes, dilations))
         self.branches.append(
             nn.Sequential(*embed(width), build_act(act_cfg, inplace=True),
-                          nn.MaxPool2d(kernel_size=(3, 1), stride=(stride, 1), padding=(1, 0)), nn.BatchNorm2d(width)))
+                          TemporalMaxPool(kernel_size=(3, 1), stride=(stride, 1), padding=(1, 0)), nn.BatchNorm2d(width)))
         self.branches.append(nn.Sequential(*embed(rem_width, stride)))
 
         self.residual = block_residual(in_channels, out_channels, stride, residual)

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import Zero, build_norm
+from .layers import TemporalMaxPool, Zero, build_norm
 from .spectral import temporal_conv
 
 
@@ -71,7 +71,7 @@ class mstcn(nn.Module):
             kind, size = cfg
             head = [nn.Conv2d(in_channels, width, kernel_size=1), nn.BatchNorm2d(width), self.act]
             if kind == 'max':
-                tail = nn.MaxPool2d(kernel_size=(size, 1), stride=(stride, 1), padding=(1, 0))
+                tail = TemporalMaxPool(kernel_size=(size, 1), stride=(stride, 1), padding=(1, 0))
             else:
                 tail = unit_tcn(width, width, kernel_size=kind, stride=stride, dilation=size, norm=None)
             branches.append(nn.Sequential(*head, tail))
