@@ -1,5 +1,6 @@
 """Every GCN backbone through one suite: it trains on a tiny input, its state_dict has PYSKL's keys in PYSKL's order,
-and a saved checkpoint loads back bit-exact. (Outputs against PYSKL's: tests/parity; parameter counts: tests/configs.)"""
+and a saved checkpoint loads back bit-exact. (Outputs against PYSKL's: tests/parity; parameter counts:
+tests/configs.)"""
 import pytest
 import torch
 

@@ -36,7 +36,8 @@ class MSTCN(nn.Module):
             for k, d in zip(kernel_sizes, dilations))
         self.branches.append(
             nn.Sequential(*embed(width), build_act(act_cfg, inplace=True),
-                          TemporalMaxPool(kernel_size=(3, 1), stride=(stride, 1), padding=(1, 0)), nn.BatchNorm2d(width)))
+                          TemporalMaxPool(kernel_size=(3, 1), stride=(stride, 1), padding=(1, 0)),
+                          nn.BatchNorm2d(width)))
         self.branches.append(nn.Sequential(*embed(rem_width, stride)))
 
         self.residual = block_residual(in_channels, out_channels, stride, residual)
