@@ -197,15 +197,18 @@ def build_reference(ours):
     return ref
 
 
+def adapt_graphs(model, alpha=0.5):
+    """Set every ``alpha`` away from its zero start, as in a trained model, so the adaptive graph terms count."""
+    for name, p in model.backbone.named_parameters():
+        if name.endswith('alpha'):
+            nn.init.constant_(p, alpha)
+
+
 def same_logits(ours, ref, batch=2, frames=40) -> float:
-    """Largest logit difference on a random batch, both in train mode, one after the other."""
+    """Largest logit difference on a random batch, both in train mode with adapted graphs, one after the other."""
     torch.manual_seed(0)
     for m in (ours, ref):
-        m.train()
-        # a trained model's graphs: alpha away from its zero start, so the adaptive terms count
-        for name, p in m.backbone.named_parameters():
-            if name.endswith('alpha'):
-                nn.init.constant_(p, 0.5)
+        adapt_graphs(m.train())
     x = torch.randn(batch, 2, frames, 25, 3)
     outs = [m.cls_head(m.backbone(x)) for m in (ours, ref)]
     return (outs[0] - outs[1]).abs().max().item()

@@ -2,6 +2,7 @@
 builders, and a faster max-pool over time."""
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.utils import to_2tuple
 
 
 class Zero(nn.Module):
@@ -37,15 +38,16 @@ class TemporalMaxPool(nn.MaxPool2d):
     """
 
     def forward(self, x):
-        kernel, stride, padding, dilation = map(_pair, (self.kernel_size, self.stride, self.padding, self.dilation))
-        if (x.dim() != 4 or not x.is_contiguous() or kernel[1] != 1 or stride[1] != 1 or padding[1] != 0
-                or dilation != (1, 1) or self.ceil_mode or self.return_indices):
+        if x.dim() != 4 or not x.is_contiguous() or not self._over_time_only():
             return super().forward(x)
         N, C, T, V = x.shape
         as_channels_last = x.view(N * C, T, 1, V).permute(0, 3, 1, 2)  # [N * C, V, T, 1], no copy
         y = F.max_pool2d(as_channels_last, self.kernel_size, self.stride, self.padding)
         return y.permute(0, 2, 3, 1).reshape(N, C, y.size(2), V)
 
-
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    def _over_time_only(self) -> bool:
+        """A ``(k, 1)`` window that strides and pads over time only, returning plain maxima."""
+        kernel, stride, padding, dilation = (
+            tuple(to_2tuple(a)) for a in (self.kernel_size, self.stride, self.padding, self.dilation))
+        return (kernel[1] == 1 and stride[1] == 1 and padding[1] == 0 and dilation == (1, 1) and not self.ceil_mode
+                and not self.return_indices)
