@@ -16,7 +16,7 @@ import math
 import time
 
 import torch
-from bench_models import MODEL_ZOO, TRAIN_TARGETS, build
+from bench_models import MODEL_ZOO, TRAIN_TARGETS, add_setting_args, build, step_functions
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from pyskl.utils import register_all_modules
@@ -62,9 +62,11 @@ def flops(func, args):
         a, b = args[MATMULS[func]], args[MATMULS[func] + 1]
         return 2 * math.prod(a.shape) * b.shape[-1]
     if func is aten.convolution.default:
-        x, weight, groups = args[0], args[1], args[8]
-        out = func(*args)
-        return 2 * out.numel() * (x.shape[1] // groups) * math.prod(weight.shape[2:])
+        x, weight, stride, padding, dilation, groups = args[0], args[1], args[3], args[4], args[5], args[8]
+        out_size = [(size + 2 * p - d * (k - 1) - 1) // s + 1
+                    for size, k, s, p, d in zip(x.shape[2:], weight.shape[2:], stride, padding, dilation)]
+        out_numel = x.shape[0] * weight.shape[0] * math.prod(out_size)
+        return 2 * out_numel * (x.shape[1] // groups) * math.prod(weight.shape[2:])
     grad_out, x, weight, groups, mask = args[0], args[1], args[2], args[9], args[10]
     per_pass = 2 * grad_out.numel() * (x.shape[1] // groups) * math.prod(weight.shape[2:])
     return per_pass * (int(mask[0]) + int(mask[1]))  # grad input and grad weight each cost a forward
@@ -89,13 +91,7 @@ def blas_peak(size=2048):
 
 def measure(name, batch, frames, warmup, repeats):
     model = build(name).train()
-    x = torch.randn(batch, 2, frames, 25, 3)
-    labels = torch.randint(0, 60, (batch, ))
-
-    def train_step():
-        torch.nn.functional.cross_entropy(model.cls_head(model.backbone(x)), labels).backward()
-        model.zero_grad(set_to_none=True)
-
+    train_step = step_functions(model, batch, frames)[1]
     step = median_seconds(train_step, warmup, repeats)[0]
     recorder = RecordProducts()
     with recorder:
@@ -111,11 +107,7 @@ def measure(name, batch, frames, warmup, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--models', nargs='+', default=['AAGCN', 'CTRGCN'], choices=list(MODEL_ZOO))
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--batch', type=int, default=16)
-    parser.add_argument('--frames', type=int, default=100)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--repeats', type=int, default=3)
+    add_setting_args(parser, repeats=3)
     args = parser.parse_args()
     kept = keep_freed_memory()
     torch.set_num_threads(args.threads)

@@ -35,9 +35,9 @@ def build(name):
     return MODELS.build(dict(type='RecognizerGCN', backbone=backbone, cls_head=head))
 
 
-def time_model(model, batch, frames, warmup, repeats, profile_rows=0, label=''):
-    """Samples/s of ``model.cls_head(model.backbone(x))``: forward in inference mode, forward+backward in train
-    mode."""
+def step_functions(model, batch, frames):
+    """``(forward, train_step)`` of ``model.cls_head(model.backbone(x))`` on one random batch: the forward in
+    inference mode, the train step a cross-entropy forward+backward that clears the gradients after itself."""
     x = torch.randn(batch, 2, frames, 25, 3)
     labels = torch.randint(0, 60, (batch, ))
 
@@ -50,6 +50,13 @@ def time_model(model, batch, frames, warmup, repeats, profile_rows=0, label=''):
         loss.backward()
         model.zero_grad(set_to_none=True)
 
+    return forward, train_step
+
+
+def time_model(model, batch, frames, warmup, repeats, profile_rows=0, label=''):
+    """Samples/s of ``model.cls_head(model.backbone(x))``: forward in inference mode, forward+backward in train
+    mode."""
+    forward, train_step = step_functions(model, batch, frames)
     model.eval()
     t_fwd = median_seconds(forward, warmup, repeats)[0]
     model.train()
@@ -68,14 +75,19 @@ def bench(name, batch, frames, warmup, repeats, profile_rows=0):
     return fwd, train, steal_share(before, cpu_times())
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--models', nargs='+', default=list(MODEL_ZOO))
+def add_setting_args(parser, repeats=5):
+    """The benchmarks' shared setting: threads, batch, frames, warm-up and repeats (PYSKL's NTU-60 defaults)."""
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--frames', type=int, default=100)
     parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--repeats', type=int, default=repeats)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--models', nargs='+', default=list(MODEL_ZOO))
+    add_setting_args(parser)
     parser.add_argument('--profile', type=int, default=0, metavar='ROWS',
                         help='also print the ROWS most expensive operators of one train step (torch.profiler)')
     parser.add_argument('--no-keep-memory', action='store_true',

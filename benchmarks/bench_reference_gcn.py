@@ -11,7 +11,7 @@ import argparse
 
 import torch
 import torch.nn as nn
-from bench_models import TRAIN_TARGETS, build, time_model
+from bench_models import TRAIN_TARGETS, add_setting_args, build, time_model
 
 from pyskl.models.backbones.utils import data_bn_forward
 from pyskl.models.blocks import Zero
@@ -217,11 +217,7 @@ def same_logits(ours, ref, batch=2, frames=40) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--models', nargs='+', default=list(REFERENCES), choices=list(REFERENCES))
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--batch', type=int, default=16)
-    parser.add_argument('--frames', type=int, default=100)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--repeats', type=int, default=5)
+    add_setting_args(parser)
     args = parser.parse_args()
     kept = keep_freed_memory()
     torch.set_num_threads(args.threads)
