@@ -76,11 +76,23 @@ def test_format_shape_heatmaps_into_clips(views):
     heatmaps = numbered_frames(views * 2 * 3, (4, 5, 6))  # [views * 2 clips * 3 frames, K=4, H=5, W=6]
     results = FormatShape('NCTHW_Heatmap')(dict(imgs=heatmaps, num_clips=2, clip_len=3))
     imgs = results['imgs']
-    assert imgs.shape == (views * 2, 4, 3, 5, 6) and imgs.flags['C_CONTIGUOUS']
+    assert imgs.shape == (views * 2, 4, 3, 5, 6)
+    assert np.shares_memory(imgs, heatmaps)  # a view: the batch is copied once, when the preprocessor stacks it
     assert results['input_shape'] == imgs.shape
     # clip c, channel k, time t holds frame 3 c + t
     np.testing.assert_array_equal(imgs[:, 0, :, 0, 0], np.arange(views * 6).reshape(-1, 3))
     np.testing.assert_array_equal(imgs[:, 3, :, 4, 5], imgs[:, 0, :, 0, 0])
+
+
+def test_format_shape_deferred_points_into_clips():
+    """GeneratePoseTarget(deferred=True) leaves points [M, clips * L, V, 3]: they become [clips, M, L, V, 3]."""
+    points = numbered_frames(2 * 3, (17, 3))[None].repeat(2, axis=0)  # [M=2, 2 clips * 3 frames, V, 3]
+    points[1] += 100
+    results = FormatShape('NCTHW_Heatmap')(dict(imgs=points, num_clips=2, clip_len=3, heatmap_cfg={}))
+    imgs = results['imgs']
+    assert imgs.shape == (2, 2, 3, 17, 3)
+    np.testing.assert_array_equal(imgs[:, 0, :, 0, 0], [[0, 1, 2], [3, 4, 5]])
+    np.testing.assert_array_equal(imgs[:, 1, :, 0, 0], [[100, 101, 102], [103, 104, 105]])
 
 
 def test_format_shape_rgb_frames_and_rgbpose_heatmaps():
