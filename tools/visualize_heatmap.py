@@ -42,7 +42,10 @@ def main(argv=None):
     from pyskl.utils import register_all_modules
     from pyskl.visualization.heatmap import sample_volume, save_heatmaps
     register_all_modules()
-    content = load_annotation_file(args.ann)
+    try:
+        content = load_annotation_file(args.ann)
+    except (OSError, ValueError) as e:  # missing or unreadable file: one line, no traceback
+        raise SystemExit(str(e))
     annotations = content['annotations'] if isinstance(content, dict) else content
     sample = pick(annotations, args.index, args.frame_dir, args.ann)
     try:

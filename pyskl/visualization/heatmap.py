@@ -49,8 +49,9 @@ def save_heatmaps(volume: np.ndarray, out_file: str, scale: int = 4, fps: int = 
     if ext == '.png':
         rows = -(-len(frames) // columns)
         pad = np.zeros((rows * columns - len(frames), ) + frames.shape[1:], np.uint8)
-        grid = np.concatenate([frames, pad]).reshape(rows, columns, *frames.shape[1:])
-        image = np.concatenate(np.concatenate(grid, axis=2), axis=0)
+        height, width = frames.shape[1:3]
+        grid = np.concatenate([frames, pad]).reshape(rows, columns, height, width, 3)
+        image = grid.transpose(0, 2, 1, 3, 4).reshape(rows * height, columns * width, 3)
         ok, data = cv2.imencode('.png', image)
         if not ok:
             raise RuntimeError(f'OpenCV could not encode {out_file}')
