@@ -29,7 +29,7 @@ COCO_LIMBS = ((0, 1), (0, 2), (1, 3), (2, 4), (0, 5), (5, 7), (7, 9), (0, 6), (6
               (13, 15), (6, 12), (12, 14), (14, 16), (11, 12))
 COCO_LEFT_KP, COCO_RIGHT_KP = (1, 3, 5, 7, 9, 11, 13, 15), (2, 4, 6, 8, 10, 12, 14, 16)
 COCO_LEFT_LIMB, COCO_RIGHT_LIMB = (0, 2, 4, 5, 6, 10, 11, 12), (1, 3, 7, 8, 9, 13, 14, 15)
-LIMB_CHUNKS = 8  # limb windows vary in size: evaluate them in this many groups of similar size
+TILE = 4  # limb boxes differ in size: they are cut into tiles of TILE x TILE pixels
 FAR = 1e4  # where padding pixels of a window are put: no Gaussian reaches them
 # exp() of float32 arguments below about -87.3 (results under the smallest normal float) takes a slow path that is
 # 50x slower; arguments are clamped there and exp(-87) is subtracted, so those pixels come out exactly 0.
@@ -101,10 +101,19 @@ def _draw_points(canvas: _Canvas, frame, channel, x, y, value, sigma: float, hei
     canvas.draw(frame, channel, ys, xs, gy[:, :, None] * gx[:, None, :])
 
 
+def _tiles(start: torch.Tensor, length: torch.Tensor, size: int, tile_of, offset) -> Tuple[torch.Tensor, ...]:
+    """Pixel coordinates ``[Q, TILE]`` of tiles ``offset`` (in tiles) of windows ``tile_of`` and the mask of those
+    inside their window (the others index pixel ``size - 1`` and are evaluated at ``FAR``)."""
+    pixels = (start[tile_of] + offset * TILE)[:, None] + torch.arange(TILE, device=start.device)
+    inside = pixels < (start + length)[tile_of][:, None]
+    return pixels.clamp_(max=size - 1), inside
+
+
 def _draw_segments(canvas: _Canvas, frame, channel, start, end, value, sigma: float, height: int, width: int) -> None:
     """One Gaussian of the distance to each segment ``start -> end`` (``[P, 2]``), in the box around both ends.
 
-    The distance to the segment is ``|u - clamp(t, 0, 1) e|`` with ``u = p - start``, ``e = end - start`` and
+    Boxes differ in size, so each is cut into TILE x TILE tiles and all tiles are evaluated together. The distance
+    to the segment is ``|u - clamp(t, 0, 1) e|`` with ``u = p - start``, ``e = end - start`` and
     ``t = u.e / |e|^2``: PYSKL's three cases (beyond either end, or beside the segment) in one expression, and ``t``
     is a sum of a column term and a row term, so the per-pixel work is a handful of passes.
     """
@@ -112,22 +121,24 @@ def _draw_segments(canvas: _Canvas, frame, channel, start, end, value, sigma: fl
     sy, ly = _axis_window(torch.minimum(start[:, 1], end[:, 1]), torch.maximum(start[:, 1], end[:, 1]), sigma,
                           height)
     keep = (lx > 0) & (ly > 0)
-    order = torch.argsort((lx * ly).masked_fill(~keep, 0))[int((~keep).sum()):]  # kept windows, small to large
-    for part in order.tensor_split(min(LIMB_CHUNKS, len(order))) if len(order) else ():
-        xs, x_in = _grid(sx[part], lx[part], width)
-        ys, y_in = _grid(sy[part], ly[part], height)
-        a, e = start[part], end[part] - start[part]
-        # padding pixels sit far away, where the Gaussian is exactly 0
-        ux = torch.where(x_in, xs.to(a.dtype), FAR) - a[:, :1]  # [P, Sx]
-        uy = torch.where(y_in, ys.to(a.dtype), FAR) - a[:, 1:]  # [P, Sy]
-        length2 = (e * e).sum(1, keepdim=True)
-        t = ((ux * e[:, :1]) / length2)[:, None, :] + ((uy * e[:, 1:]) / length2)[:, :, None]
-        t.clamp_(0, 1)
-        dx = torch.addcmul(ux[:, None, :], t, e[:, None, :1], value=-1)
-        dy = torch.addcmul(uy[:, :, None], t, e[:, None, 1:], value=-1)
-        dist2 = torch.addcmul(dy.square_(), dx, dx)
-        heat = _gaussian_(dist2.mul_(-0.5 / sigma**2)).mul_(value[part, None, None])
-        canvas.draw(frame[part], channel[part], ys, xs, heat)
+    columns = torch.where(keep, (lx + TILE - 1) // TILE, 0)
+    count = torch.where(keep, (ly + TILE - 1) // TILE, 0) * columns
+    tile_of = torch.repeat_interleave(torch.arange(len(count), device=count.device), count)  # [Q]
+    index = torch.arange(len(tile_of), device=count.device) - (torch.cumsum(count, 0) - count)[tile_of]
+    xs, x_in = _tiles(sx, lx, width, tile_of, index % columns[tile_of])
+    ys, y_in = _tiles(sy, ly, height, tile_of, index // columns[tile_of])
+    a, e = start[tile_of], end[tile_of] - start[tile_of]
+    # padding pixels sit far away, where the Gaussian is exactly 0
+    ux = torch.where(x_in, xs.to(a.dtype), FAR) - a[:, :1]  # [Q, TILE]
+    uy = torch.where(y_in, ys.to(a.dtype), FAR) - a[:, 1:]
+    length2 = (e * e).sum(1, keepdim=True)
+    t = ((ux * e[:, :1]) / length2)[:, None, :] + ((uy * e[:, 1:]) / length2)[:, :, None]  # [Q, TILE, TILE]
+    t.clamp_(0, 1)
+    dx = torch.addcmul(ux[:, None, :], t, e[:, None, :1], value=-1)
+    dy = torch.addcmul(uy[:, :, None], t, e[:, None, 1:], value=-1)
+    dist2 = torch.addcmul(dy.square_(), dx, dx)
+    heat = _gaussian_(dist2.mul_(-0.5 / sigma**2)).mul_(value[tile_of, None, None])
+    canvas.draw(frame[tile_of], channel[tile_of], ys, xs, heat)
 
 
 def render_pose_heatmaps(canvas: _Canvas, points: torch.Tensor, values: torch.Tensor, sigma: float, height: int,
