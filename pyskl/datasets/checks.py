@@ -13,9 +13,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from pyskl.datasets.pose_dataset import _count_non_finite, _is_compressed, load_annotation_file
 from pyskl.graph import get_layout
 from pyskl.utils.fileio import dump_pickle
-from .pose_dataset import _count_non_finite, _is_compressed, load_annotation_file
 
 # What each kind means. File-level kinds stop the checks (nothing else can be read); sample-level kinds make --fix
 # drop the sample; split kinds make it drop the references or the split; the others are reported only.
@@ -76,6 +76,11 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def errors(self) -> List[Problem]:
+        """The problems a loader must refuse (all but ``label_gap`` and ``split_overlap``, which may be intended)."""
+        return [problem for problem in self.problems if problem.kind not in REPORT_KINDS]
 
     def by_kind(self) -> Dict[str, List[Problem]]:
         grouped: Dict[str, List[Problem]] = {kind: [] for kind in KINDS}
@@ -373,7 +378,7 @@ def fix_annotations(content, report: CheckReport):
     for index, (kind, name) in sorted(drop_index.items()):
         dropped.setdefault(kind, []).append(f'{name} (#{index})' if name in kept_names else name)
     if not isinstance(content, dict):
-        return kept, dropped
+        return kept, {kind: dropped[kind] for kind in KINDS if dropped.get(kind)}
 
     splits = content.get('split')
     cleaned = {key: value for key, value in content.items() if key not in ('annotations', 'split')}
@@ -394,7 +399,7 @@ def fix_annotations(content, report: CheckReport):
     elif splits is not None:
         dropped.setdefault('split_type', []).append('split')
     cleaned['annotations'] = kept
-    return cleaned, {kind: names for kind, names in dropped.items() if names}
+    return cleaned, {kind: dropped[kind] for kind in KINDS if dropped.get(kind)}
 
 
 def fixed_path(path: str) -> str:

@@ -68,8 +68,7 @@ def _load_json(path: str):
 def _tracked(keypoints, scores, path, max_persons, max_gap, img_shape=None) -> dict:
     if not keypoints:
         raise ConversionError(f'{path}: no frame')
-    num_joints = next((len(k[0]) for k in keypoints if len(k)), None)
-    if num_joints is None:
+    if not any(len(k) for k in keypoints):
         raise ConversionError(f'{path}: nobody is detected in any of its {len(keypoints)} frames')
     keypoint, score = track_poses(keypoints, scores, max_tracks=max_persons, max_gap=max_gap)
     sample = dict(keypoint=keypoint, keypoint_score=score, total_frames=keypoint.shape[1])
@@ -165,8 +164,8 @@ def _person_pose(person, path: str, index: int) -> Tuple[np.ndarray, bool]:
             score = keypoints[:, 2] if keypoints.shape[1] == 3 else np.ones(len(keypoints), np.float32)
         return np.concatenate([keypoints[:, :2], score[:, None]], axis=1), False
     landmarks = person.get('landmarks') if isinstance(person, dict) else person
-    if isinstance(landmarks, list) and landmarks and all(isinstance(p, dict) and 'x' in p and 'y' in p
-                                                        for p in landmarks):
+    if isinstance(landmarks, list) and landmarks and all(isinstance(p, dict) and {'x', 'y'} <= set(p)
+                                                         for p in landmarks):
         pose = [(p['x'], p['y'], p.get('visibility', p.get('presence', 1.0))) for p in landmarks]
         return np.asarray(pose, np.float32), True
     raise ConversionError(f"{where}: a person must be a dict with 'keypoints' (mmpose) or a list of landmarks "
@@ -189,7 +188,7 @@ def read_pose_json(path: str, max_persons: int = 2, joint_map: Optional[Sequence
     else:
         order = list(range(len(frames)))
     keypoints, scores, normalised, num_joints = [], [], set(), None
-    for t, index in enumerate(order):
+    for index in order:
         poses = []
         if index is not None:
             for person in _frame_persons(frames[index], path, index):

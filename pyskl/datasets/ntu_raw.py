@@ -263,8 +263,10 @@ def _convert_one(job: Tuple[str, Optional[str]]):
             pass
     try:
         annotation = skeleton_annotation(path)
-    except (SkeletonFileError, ValueError) as e:
+    except SkeletonFileError as e:
         return name, None, str(e)
+    except ValueError as e:
+        return name, None, f'{path}: {e}'
     if cache_file is not None:
         with atomic_write(cache_file, 'wb') as f:
             pickle.dump(dict(source=key, annotation=annotation), f, protocol=pickle.HIGHEST_PROTOCOL)

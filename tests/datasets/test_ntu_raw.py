@@ -15,6 +15,7 @@ import pytest
 from pyskl.datasets.ntu_raw import (SkeletonFileError, convert_ntu_skeletons, ntu_splits, read_name_list,
                                     read_skeleton_file, skeleton_annotation)
 from tests.conftest import REPO_ROOT
+from tests.tools.data_tools import run_data_tool
 
 # An upright skeleton: 25 joints spread 0.4 m wide and 1.6 m tall (x-extent <= 0.8 * y-extent).
 _J = np.arange(25, dtype=np.float32)
@@ -271,4 +272,20 @@ def test_skeleton_annotation_of_one_file(tmp_path):
     path = tmp_path / 'S001C001P001R001A007.skeleton'
     write_skeleton(path, timeline(3, (1, 0, body(3, 0.1))))
     anno = skeleton_annotation(str(path))
-    assert anno['frame_dir'] == 'S001C001P001R001A007' and anno['label'] == 6 and anno['keypoint'].shape == (1, 3, 25, 3)
+    assert anno['frame_dir'] == 'S001C001P001R001A007' and anno['label'] == 6
+    assert anno['keypoint'].shape == (1, 3, 25, 3) and anno['keypoint'].dtype == np.float16
+
+
+def test_command_line_uses_the_shipped_missing_list(converted, tmp_path, capsys):
+    tmp, expected, _ = converted
+    status, out, _ = run_data_tool(capsys, 'ntu_preproc', tmp / 'nturgb+d_skeletons', '--out-dir', tmp_path,
+                                   '--workers', 1, '--keep-cache')
+    assert status == 0 and '1 on the missing list, 1 without any body' in out
+    assert f'wrote {tmp_path}/ntu120_3danno.pkl: 5 samples' in out and f'wrote {tmp_path}/ntu60_3danno.pkl: 4' in out
+    assert (tmp_path / '.ntu_skeleton_cache' / 'S001C001P001R001A001.pkl').exists()
+    status, _, _ = run_data_tool(capsys, 'ntu_preproc', tmp / 'nturgb+d_skeletons', '--out-dir', tmp_path,
+                                 '--workers', 1)
+    assert status == 0
+    assert not (tmp_path / '.ntu_skeleton_cache').exists()  # removed once the files are written
+    status, _, err = run_data_tool(capsys, 'ntu_preproc', tmp_path / 'absent', '--out-dir', tmp_path)
+    assert status == 1 and 'does not exist' in err

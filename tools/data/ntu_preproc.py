@@ -1,15 +1,16 @@
 """NTU RGB+D 60/120 official skeletons -> ``ntu60_3danno.pkl`` (and ``ntu120_3danno.pkl``), PYSKL's 3D files.
 
     python tools/data/ntu_preproc.py SKELETON_DIR [--out-dir data/nturgbd] [--missing tools/data/ntu120_missing.txt]
-        [--workers N] [--cache-dir DIR | --no-cache] [--skip-bad]
+        [--workers N] [--cache-dir DIR] [--keep-cache | --no-cache] [--skip-bad]
 
 SKELETON_DIR holds the official ``.skeleton`` files (``nturgb+d_skeletons/``; put the NTU-120 ones in the same folder
-to get both files). Each file's result is cached, so a rerun after a crash or a kill parses only what is left.
-The algorithm is in ``pyskl/datasets/ntu_raw.py``.
+to get both files). Each file's result is cached until the output files are written, so a rerun after a crash or a
+kill parses only what is left. The algorithm is in ``pyskl/datasets/ntu_raw.py``.
 """
 import argparse
 import os
 import os.path as osp
+import shutil
 import sys
 import time
 
@@ -27,7 +28,10 @@ def build_parser():
                              'tools/data/ntu120_missing.txt); "none" keeps every file')
     parser.add_argument('--workers', type=int, default=os.cpu_count() or 1, help='parallel processes')
     parser.add_argument('--cache-dir', help='per-file results (default: OUT_DIR/.ntu_skeleton_cache)')
-    parser.add_argument('--no-cache', action='store_true', help='do not keep per-file results')
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument('--keep-cache', action='store_true', help='keep the per-file results after a successful run '
+                                                                 '(a later run with new files parses only those)')
+    cache.add_argument('--no-cache', action='store_true', help='keep no per-file results (a rerun starts over)')
     parser.add_argument('--skip-bad', action='store_true', help='leave malformed files out (listed) instead of failing')
     return parser
 
@@ -49,6 +53,8 @@ def main(argv=None):
         print(f'skipped malformed file: {error}')
     for benchmark, path in result.written.items():
         print(f'wrote {path}: {result.num_samples[benchmark]} samples')
+    if cache_dir is not None and not args.keep_cache:
+        shutil.rmtree(cache_dir, ignore_errors=True)
     return 0
 
 
