@@ -13,7 +13,7 @@ The JSON schema :func:`read_pose_json` accepts (what mmpose and MediaPipe script
   ``--save-predictions``), and optionally ``img_shape: [h, w]``;
 * a frame: a list of persons, or a dict with the persons under ``instances`` (mmpose), ``predictions`` (mmpose's
   inferencer: a list of lists of persons; the first is used) or ``persons``; a ``frame_id`` on every frame places it
-  (frames not listed are empty);
+  (ids not listed between the first and the last are frames with nobody);
 * a person: mmpose style ``{"keypoints": [[x, y], ...], "keypoint_scores": [s, ...]}`` in pixels (``keypoints`` rows
   may be ``[x, y, score]``; no score means 1), or MediaPipe style: a list of landmarks ``{"x": .., "y": ..,
   "visibility": ..}`` (or ``{"landmarks": [...]}``) in normalised [0, 1] image coordinates; the score is
@@ -184,7 +184,7 @@ def read_pose_json(path: str, max_persons: int = 2, joint_map: Optional[Sequence
     if all(isinstance(f, dict) and 'frame_id' in f for f in frames) and frames:
         ids = [int(f['frame_id']) for f in frames]
         slots = {frame_id: i for i, frame_id in enumerate(ids)}
-        order = [slots.get(t) for t in range(max(ids) + 1)]
+        order = [slots.get(t) for t in range(min(ids), max(ids) + 1)]  # mmpose's demos count from 1
     else:
         order = list(range(len(frames)))
     keypoints, scores, normalised, num_joints = [], [], set(), None

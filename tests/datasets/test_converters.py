@@ -101,8 +101,8 @@ def mmpose_person(p):
 
 
 def test_mmpose_frames_with_frame_ids(tmp_path):
-    """mmpose's video dump: frames with frame_id (frame 2 is not listed: nobody there) and instances."""
-    frames = [dict(frame_id=t, instances=[mmpose_person(pose(17, 3 * t, 50))]) for t in (0, 1, 3)]
+    """mmpose's demo dump: frames with frame_id counted from 1 (frame 3 is not listed: nobody there)."""
+    frames = [dict(frame_id=t + 1, instances=[mmpose_person(pose(17, 3 * t, 50))]) for t in (0, 1, 3)]
     path = tmp_path / 'v.json'
     path.write_text(json.dumps(dict(meta_info=dict(dataset_name='coco'), instance_info=frames, img_shape=[480, 640])))
     sample = read_pose_json(str(path))
