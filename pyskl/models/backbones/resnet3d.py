@@ -17,7 +17,7 @@ from torch.nn.modules.utils import _ntuple, _triple
 
 from pyskl.registry import MODELS
 
-from ..blocks import bn_init, conv_init
+from ..blocks import bn_init, build_act, conv_init
 from .utils import channels_last_on_cpu, freeze_and_norm_eval, load_pretrained
 
 CONV3D = dict(type='Conv3d')
@@ -50,7 +50,7 @@ class BasicBlock3d(nn.Module):
         self.conv1 = conv_module(inplanes, planes, kernel, (stride[0], stride[1], stride[1]), padding, **cfgs)
         self.conv2 = conv_module(planes, planes * self.expansion, kernel, 1, padding, act=False, **cfgs)
         self.downsample = downsample
-        self.relu = nn.ReLU(inplace=True)
+        self.relu = build_act(act_cfg)
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
@@ -86,7 +86,7 @@ class Bottleneck3d(nn.Module):
         self.conv2 = conv_module(planes, planes, k2, (stride[0], stride[1], stride[1]), p2, **cfgs)
         self.conv3 = conv_module(planes, planes * self.expansion, 1, act=False, **cfgs)
         self.downsample = downsample
-        self.relu = nn.ReLU(inplace=True)
+        self.relu = build_act(act_cfg)
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)

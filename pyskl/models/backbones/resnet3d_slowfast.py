@@ -68,14 +68,12 @@ class ResNet3dPathway(ResNet3d):
         self.fusion_kernel, self.lateral_infl = fusion_kernel, lateral_infl
         self.lateral_activate = tuple(lateral_activate)
         super().__init__(**kwargs)
-        self.lateral_connections = []
-        if lateral and self.lateral_activate[0]:
-            self.conv1_lateral = self.make_lateral(self.base_channels)
-        for i in range(self.num_stages - 1):  # the last stage feeds no other stage
-            if lateral and self.lateral_activate[i + 1]:
-                name = f'layer{i + 1}_lateral'
-                setattr(self, name, self.make_lateral(self.base_channels * 2**i * self.block.expansion))
-                self.lateral_connections.append(name)
+        self.lateral_connections = []  # the layer{i}_lateral names, as PYSKL keeps them
+        for i, width in enumerate(self.stage_input_widths()):
+            if lateral and self.lateral_activate[i]:
+                name = 'conv1_lateral' if i == 0 else f'layer{i}_lateral'
+                setattr(self, name, self.make_lateral(width))
+                self.lateral_connections += [name] if i else []
         self.reset_parameters()
 
     def stage_input_widths(self):

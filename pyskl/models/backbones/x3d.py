@@ -13,7 +13,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from pyskl.registry import MODELS
 
-from ..blocks import bn_init, conv_init
+from ..blocks import bn_init, build_act, conv_init
 from .utils import channels_last_on_cpu, freeze_and_norm_eval, load_pretrained
 
 CONV3D = dict(type='Conv3d')
@@ -69,7 +69,7 @@ class BlockX3D(nn.Module):
         self.conv3 = ConvModule(planes, outplanes, 1, act_cfg=None, **cfgs)
         if se_ratio is not None:
             self.se_module = SEModule(planes, se_ratio)
-        self.relu = nn.ReLU(inplace=True)
+        self.relu = build_act(act_cfg)
 
     def forward(self, x):
         out = self.conv2(self.conv1(x))
