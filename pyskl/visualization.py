@@ -9,16 +9,15 @@ are written in a corner; ``joint_ids`` numbers the joints.
 
     for frame in render_annotation(anno, video='clip.mp4'):   # BGR uint8 frames, one per annotated frame
         ...
-    write_annotation_video(anno, 'out.mp4', video='clip.mp4', label_name='wave')
+    write_annotation_video(anno, 'out.mp4', video='clip.mp4', fps=30, label_name='wave', joint_ids=True)
 """
-import os.path as osp
 from typing import Iterable, Iterator, Optional, Tuple
 
 import cv2
 import numpy as np
 
 from pyskl.graph import get_layout
-from pyskl.utils.video import VideoError, VideoWriter, iter_frames
+from pyskl.utils.video import VideoWriter, iter_frames
 
 #: The layout of a skeleton with this many joints, when none is given.
 LAYOUT_BY_JOINTS = {17: 'coco', 18: 'openpose', 21: 'handmp', 25: 'nturgb+d'}
@@ -157,7 +156,6 @@ def render_3d(anno: dict, layout=None, label_name: Optional[str] = None, joint_i
               size: Tuple[int, int] = (640, 640), degrees_per_frame: float = 1.) -> Iterator[np.ndarray]:
     """One BGR frame ``[size[1], size[0], 3]`` per annotated frame: a matplotlib 3D plot of the skeletons, its view
     turning ``degrees_per_frame`` about the vertical. Axes as NTU's Kinect: x right, y up, z away from the camera."""
-    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     keypoint, score = check_annotation(anno)
@@ -185,37 +183,38 @@ def render_3d(anno: dict, layout=None, label_name: Optional[str] = None, joint_i
     ids = [[ax.text(0, 0, 0, str(v), fontsize=6) for v in range(layout.num_node)] if joint_ids else []
            for _ in range(len(points))]
     total = keypoint.shape[1]
-    with matplotlib.rc_context({'path.simplify': False}):
-        for t in range(total):
-            for m, person in enumerate(points[:, t]):
-                for line, (i, j) in zip(limbs[m], layout.inward):
-                    line.set_data_3d(*person[[i, j]].T)
-                joints[m].set_data_3d(*person.T)
-                for v, label in enumerate(ids[m]):
-                    label.set_visible(bool(np.isfinite(person[v, 0])))
-                    label.set_position_3d(np.nan_to_num(person[v]))
-            counter.set_text(f'frame {t + 1}/{total}')
-            ax.view_init(elev=15, azim=-60 + degrees_per_frame * t)
-            canvas.draw()
-            yield np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., 2::-1])
+    for t in range(total):
+        for m, person in enumerate(points[:, t]):
+            for line, (i, j) in zip(limbs[m], layout.inward):
+                line.set_data_3d(*person[[i, j]].T)
+            joints[m].set_data_3d(*person.T)
+            for v, label in enumerate(ids[m]):
+                label.set_visible(bool(np.isfinite(person[v, 0])))
+                label.set_position_3d(np.nan_to_num(person[v]))
+        counter.set_text(f'frame {t + 1}/{total}')
+        ax.view_init(elev=15, azim=-60 + degrees_per_frame * t)
+        canvas.draw()
+        yield np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., 2::-1])
 
 
-def render_annotation(anno: dict, video: Optional[str] = None, layout=None, **kwargs) -> Iterator[np.ndarray]:
-    """:func:`render_3d` for 3D keypoints, else :func:`render_2d` (over ``video``'s frames when given)."""
+def render_annotation(anno: dict, video: Optional[str] = None, layout=None, label_name: Optional[str] = None,
+                      joint_ids: bool = False, scale: Optional[float] = None, score_thr: float = 0.,
+                      degrees_per_frame: float = 1.) -> Iterator[np.ndarray]:
+    """:func:`render_3d` for 3D keypoints (``scale``, ``score_thr`` unused), else :func:`render_2d` over ``video``'s
+    frames when given (``degrees_per_frame`` unused)."""
     keypoint, _ = check_annotation(anno)
     if keypoint.shape[-1] == 3:
         if video is not None:
             raise ValueError('3D skeletons are drawn as a 3D plot, not over a video: leave the video out')
-        return render_3d(anno, layout, **kwargs)
-    return render_2d(anno, layout, iter_frames(video) if video is not None else None, **kwargs)
+        return render_3d(anno, layout, label_name, joint_ids, degrees_per_frame=degrees_per_frame)
+    frames = iter_frames(video) if video is not None else None
+    return render_2d(anno, layout, frames, scale, label_name, joint_ids, score_thr)
 
 
-def write_annotation_video(anno: dict, out: str, video: Optional[str] = None, layout=None, fps: float = 30.,
-                           **kwargs) -> int:
-    """Render ``anno`` (see :func:`render_annotation`) into ``out`` (.mp4 or .gif); returns the frames written."""
-    if video is not None and not osp.isfile(video):
-        raise VideoError(f'{video}: no such file')
+def write_annotation_video(anno: dict, out: str, video: Optional[str] = None, fps: float = 30., **kwargs) -> int:
+    """Render ``anno`` (:func:`render_annotation` with ``video`` and ``kwargs``) into ``out`` (.mp4 or .gif); returns
+    the number of frames written. Nothing is left at ``out`` when rendering fails."""
     with VideoWriter(out, fps) as writer:
-        for frame in render_annotation(anno, video, layout, **kwargs):
+        for frame in render_annotation(anno, video, **kwargs):
             writer.write(frame)
     return writer.num_frames

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from pyskl.graph import get_layout
+from pyskl.utils.video import VideoError
 from pyskl.visualization import render_2d, render_3d, score_colour, write_annotation_video
 from tests.conftest import REPO_ROOT
 
@@ -134,4 +135,6 @@ def test_bad_samples_are_named(tmp_path):
         write_annotation_video(dict(frame_dir='k400_like', keypoint_score=np.zeros(3)), str(tmp_path / 'x.mp4'))
     with pytest.raises(ValueError, match='not over a video'):
         write_annotation_video(sample_3d(), str(tmp_path / 'x.mp4'), video=__file__)
+    with pytest.raises(VideoError, match='missing.mp4: no such file'):
+        write_annotation_video(sample_2d(), str(tmp_path / 'x.mp4'), video=str(tmp_path / 'missing.mp4'))
     assert not list(tmp_path.iterdir())

@@ -60,12 +60,9 @@ def main(argv=None) -> int:
                 names = [line.strip() for line in f if line.strip()]
             label_name = names[anno['label']] if anno['label'] < len(names) else None
         fps = args.fps or (video_fps(args.video) if args.video else 30.)
-        kwargs = dict(label_name=label_name, joint_ids=args.joint_ids)
-        if anno['keypoint'].shape[-1] == 3:
-            kwargs.update(degrees_per_frame=args.degrees_per_frame)
-        else:
-            kwargs.update(scale=args.scale, score_thr=args.score_thr)
-        frames = write_annotation_video(anno, args.out, args.video, args.layout, fps, **kwargs)
+        frames = write_annotation_video(anno, args.out, args.video, fps, layout=args.layout, label_name=label_name,
+                                        joint_ids=args.joint_ids, scale=args.scale, score_thr=args.score_thr,
+                                        degrees_per_frame=args.degrees_per_frame)
     except (OSError, ValueError, KeyError, VideoError) as e:
         parser.exit(2, f'error: {e}\n')
     print(f'wrote {args.out}: {frames} frames of sample {anno.get("frame_dir")!r} at {fps:g} fps')

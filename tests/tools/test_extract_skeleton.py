@@ -1,8 +1,8 @@
 """Skeleton extraction (pyskl/extraction, tools/data/extract_skeleton.py).
 
-Most tests run the real extraction machinery (decoding, stacking, tracking, caching, the report, the pool) on small
-videos written here, with a back-end that needs no model: every bright blob is a "person" with one joint at its
-centre. The MediaPipe tests at the end need mediapipe and ../shared/data/ntu_sample.avi, and skip without them.
+Most tests run the real extraction machinery (decoding, stacking, tracking, caching, the report) on small videos
+written here, with a back-end that needs no model (``spots.py``: every bright blob is a "person" with one joint at
+its centre); tests/slow/test_extraction_pool.py runs it in a process pool. The MediaPipe tests at the end need mediapipe and ../shared/data/ntu_sample.avi, and skip without them.
 """
 import importlib.util
 import os
@@ -12,33 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
-from pyskl.extraction import (MEDIAPIPE_POSE_TO_COCO, FramePoses, PoseBackend, build_backend, extract_skeletons,
-                              extract_video, link_persons, output_paths, parse_video_list, stack_poses)
+from pyskl.extraction import (MEDIAPIPE_POSE_TO_COCO, FramePoses, build_backend, extract_skeletons, extract_video,
+                              link_persons, output_paths, parse_video_list, stack_poses)
 from tests.conftest import REPO_ROOT, shared_file
 
-
-class BrightSpots(PoseBackend):
-    """Each bright blob is a person with one joint at its centre, score 1; the blobs come in reversed order every
-    other frame, so that extraction has to link them."""
-    name, layout, num_joints = 'bright-spots', '', 1
-
-    def __init__(self, max_persons: int = 1, threshold: int = 128):
-        self.max_persons, self.threshold, self.frame = max_persons, threshold, 0
-
-    def detect(self, frame):
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        _, _, stats, centres = cv2.connectedComponentsWithStats((gray > self.threshold).astype(np.uint8))
-        centres = centres[1:][stats[1:, cv2.CC_STAT_AREA] >= 4].astype(np.float32)
-        if self.frame % 2:
-            centres = centres[::-1]
-        self.frame += 1
-        return FramePoses(centres[:, None], np.ones((len(centres), 1), np.float32))
-
-    def reset(self):
-        self.frame = 0
-
-    def settings(self):
-        return dict(super().settings(), threshold=self.threshold)
+from .spots import BrightSpots, moving_spot, write_spots_video
 
 
 class StopsAtSecondVideo(BrightSpots):
@@ -50,22 +28,6 @@ class StopsAtSecondVideo(BrightSpots):
         if StopsAtSecondVideo.videos == 2:
             raise KeyboardInterrupt
         return super().__call__(frames)
-
-
-def write_spots_video(path, centres, size=(64, 48)):
-    """``centres [T, K, 2]``: frame t shows K white 6x6 squares centred there (black elsewhere)."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), 10, size)
-    for frame_centres in centres:
-        frame = np.zeros((size[1], size[0], 3), np.uint8)
-        for x, y in np.round(frame_centres).astype(int):
-            frame[y - 3:y + 3, x - 3:x + 3] = 255
-        writer.write(frame)
-    writer.release()
-    return str(path)
-
-
-def moving_spot(num_frames=8, start=(10, 12), step=(4, 2)):
-    return np.array(start, float) + np.arange(num_frames)[:, None, None] * np.array(step, float)
 
 
 def load_tool():
@@ -239,23 +201,6 @@ def test_an_interrupted_run_leaves_whole_records_and_resumes(tmp_path, videos):
     # other back-end settings: the cached records do not apply
     report = extract_skeletons(entries, out, BrightSpots, dict(threshold=100), progress=False)
     assert (report.reused, report.extracted) == (0, 2)
-
-
-def test_a_process_pool_gives_the_same_annotation(tmp_path):
-    centres = [moving_spot(7), moving_spot(5, start=(30, 30), step=(2, -3)), moving_spot(6, step=(1, 3))]
-    listing = tmp_path / 'videos.txt'
-    listing.write_text(''.join(f'{write_spots_video(tmp_path / f"v{i}.mp4", c)} {i}\n' for i, c in enumerate(centres)))
-    results = []
-    for workers in (1, 2):
-        out = str(tmp_path / f'out{workers}.pkl')
-        report = extract_skeletons(parse_video_list(str(listing)), out, BrightSpots, workers=workers, progress=False)
-        assert (report.extracted, report.failed) == (3, {})
-        with open(out, 'rb') as f:
-            results.append(pickle.load(f))
-    assert isinstance(results[0], list) and [a['frame_dir'] for a in results[1]] == ['v0', 'v1', 'v2']
-    for one, two in zip(*results):
-        np.testing.assert_array_equal(one['keypoint'], two['keypoint'])
-        assert one['total_frames'] == two['total_frames']
 
 
 # ---------------------------------------------------------------------------------------------------------------------
