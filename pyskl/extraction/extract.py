@@ -201,8 +201,8 @@ class ExtractionReport:
 _worker = {}  # the back-end and cache of a pool process
 
 
-def _init_worker(backend_name: str, backend_kwargs: dict, cache: RecordCache) -> None:
-    _worker.update(backend=build_backend(backend_name, **backend_kwargs), cache=cache)
+def _init_worker(backend, backend_kwargs: dict, cache: RecordCache) -> None:
+    _worker.update(backend=build_backend(backend, **backend_kwargs), cache=cache)
 
 
 def _run_in_worker(entry: VideoEntry):
