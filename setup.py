@@ -25,6 +25,7 @@ setup(
     packages=find_packages(include=['pyskl', 'pyskl.*']),
     python_requires='>=3.10',
     install_requires=read_requirements('requirements.txt'),
-    extras_require={'tests': read_requirements('requirements/tests.txt')},
+    extras_require={'tests': read_requirements('requirements/tests.txt'),
+                    'extract': read_requirements('requirements/extract.txt')},
     zip_safe=False,
 )
