@@ -1,4 +1,5 @@
 """Hooks pyskl adds to mmengine's Runner."""
+from mmengine.dataset import pseudo_collate
 from mmengine.hooks import Hook
 
 from pyskl.registry import HOOKS
@@ -24,9 +25,10 @@ class InputCheckHook(Hook):
         dataset = dataloader.dataset
         if len(dataset) == 0:
             raise ValueError(f'{_ann_file(dataset)}: the dataset is empty')
-        sample = dataset[0]
+        # through the data preprocessor, as a batch would go: deferred heatmaps are rendered there
+        batch = model.data_preprocessor(pseudo_collate([dataset[0]]), False)
         try:
-            model.check_inputs(sample['inputs'][None], [sample['data_samples']])
+            model.check_inputs(batch['inputs'], batch['data_samples'])
         except ValueError as e:
             raise ValueError(f'{_ann_file(dataset)}: {e}') from None
 

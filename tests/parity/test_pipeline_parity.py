@@ -76,3 +76,59 @@ def test_intermediate_steps_match_pyskl(name):
             assert results['keypoint'].shape == tuple(expected.shape), cfg['type']
             assert np.abs(results['keypoint'] - expected.numpy()).max() <= TOL, cfg['type']
         assert results.get('total_frames') == step['results'].get('total_frames'), cfg['type']
+
+
+POSEC3D_CASES = ['dev_pipe_posec3d_joint_small', 'dev_pipe_posec3d_limb_small']
+EXACT_KEYS = ('img_shape', 'crop_quadruple', 'scale_factor', 'frame_inds', 'total_frames', 'clip_len', 'num_clips')
+
+
+@pytest.mark.parametrize('name', POSEC3D_CASES)
+def test_posec3d_keypoint_steps_match_pyskl(name):
+    """PoseC3D's steps before the heatmaps (sampling, decoding, PoseCompact, Resize) give PYSKL's keypoints and its
+    bookkeeping: the crop box and scale factor exactly."""
+    case = load_ref(name)
+    results = annotation(case)
+    checked = []
+    for cfg, step in zip(case['pipeline_cfg'], case['steps']):
+        if cfg['type'] == 'GeneratePoseTarget':
+            break
+        results = Compose([dict(cfg)])(results)
+        expected = to_numpy(step['results'])
+        assert results['keypoint'].shape == expected['keypoint'].shape, cfg['type']
+        assert np.abs(results['keypoint'] - expected['keypoint']).max() <= TOL, cfg['type']
+        for key in EXACT_KEYS:
+            assert (key in results) == (key in expected), (cfg['type'], key)
+            if key in expected:
+                np.testing.assert_array_equal(results[key], expected[key], err_msg=f"{cfg['type']}: {key}")
+        checked.append(cfg['type'])
+    assert checked == ['UniformSampleFrames', 'PoseDecode', 'PoseCompact', 'Resize']
+
+
+@pytest.mark.parametrize('name', POSEC3D_CASES)
+def test_posec3d_pipeline_outputs_match_pyskl(name):
+    """The whole flip-test pipeline (PoseCompact, Resize, GeneratePoseTarget(double=True), FormatShape) gives PYSKL's
+    heatmap volumes."""
+    case = load_ref(name)
+    packed = build_pipeline(case)(annotation(case))
+    expected = case['outputs']['imgs']  # [2 views (double=True), 17, clip_len, 64, 64]
+    assert packed['inputs'].dtype == torch.float32
+    assert tuple(packed['inputs'].shape) == tuple(expected.shape)
+    assert (packed['inputs'] - expected).abs().max().item() <= TOL
+    assert packed['data_samples'].gt_label.tolist() == [case['outputs']['label']]
+
+
+@pytest.mark.parametrize('name', POSEC3D_CASES)
+def test_posec3d_deferred_rendering_matches_pyskl(name):
+    """The same config with ``GeneratePoseTarget(deferred=True)``: the pipeline packs points and the data
+    preprocessor renders PYSKL's volumes."""
+    from mmengine.dataset import pseudo_collate
+
+    from pyskl.models.data_preprocessors import ActionDataPreprocessor
+    case = load_ref(name)
+    steps = [dict(step, deferred=True) if step['type'] == 'GeneratePoseTarget' else dict(step)
+             for step in case['pipeline_cfg'] if step['type'] not in ('Collect', 'ToTensor')]
+    packed = Compose(steps + [dict(type='PackActionInputs')])(annotation(case))
+    assert packed['inputs'].numel() < case['outputs']['imgs'].numel() / 100  # points, not volumes
+    volumes = ActionDataPreprocessor()(pseudo_collate([packed]))['inputs']
+    assert (volumes[0] - case['outputs']['imgs']).abs().max().item() <= TOL
+

@@ -1,12 +1,15 @@
 """Pipeline steps (``BaseTransform`` subclasses registered in ``pyskl.registry.TRANSFORMS``)."""
-from .formatting import FormatGCNInput, PackActionInputs
+from .crop_resize import CenterCrop, PoseCompact, RandomCrop, RandomResizedCrop, Resize
+from .formatting import FormatGCNInput, FormatShape, PackActionInputs
+from .heatmap import GeneratePoseTarget, Heatmap2Potion
 from .loading import DecompressPose, PoseDecode
 from .sampling import UniformSample, UniformSampleDecode, UniformSampleFrames
 from .skeleton import (Flip, GenSkeFeat, JointToBone, MergeSkeFeat, PadTo, PreNormalize2D, PreNormalize3D,
                        RandomGaussianNoise, RandomRot, RandomScale, ToMotion)
 
 __all__ = [
-    'FormatGCNInput', 'PackActionInputs', 'DecompressPose', 'PoseDecode', 'UniformSample', 'UniformSampleDecode',
-    'UniformSampleFrames', 'Flip', 'GenSkeFeat', 'JointToBone', 'MergeSkeFeat', 'PadTo', 'PreNormalize2D',
-    'PreNormalize3D', 'RandomGaussianNoise', 'RandomRot', 'RandomScale', 'ToMotion'
+    'CenterCrop', 'PoseCompact', 'RandomCrop', 'RandomResizedCrop', 'Resize', 'FormatGCNInput', 'FormatShape',
+    'PackActionInputs', 'GeneratePoseTarget', 'Heatmap2Potion', 'DecompressPose', 'PoseDecode', 'UniformSample',
+    'UniformSampleDecode', 'UniformSampleFrames', 'Flip', 'GenSkeFeat', 'JointToBone', 'MergeSkeFeat', 'PadTo',
+    'PreNormalize2D', 'PreNormalize3D', 'RandomGaussianNoise', 'RandomRot', 'RandomScale', 'ToMotion'
 ]

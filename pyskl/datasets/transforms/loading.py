@@ -44,8 +44,9 @@ class DecompressPose(BaseTransform):
     Input: ``keypoint`` ``[N, V, 3]`` (x, y, score of N skeletons), ``frame_inds`` ``[N]`` (non-decreasing frame of
     each skeleton), optional ``anno_inds`` (the skeletons to keep, e.g. by box score) and ``total_frames``.
     Output: ``keypoint`` ``[M, T, V, 2]`` and ``keypoint_score`` ``[M, T, V]`` (float16), where M is the largest
-    number of skeletons in one frame, capped at ``max_person`` by keeping the highest summed scores per frame;
-    ``frame_inds`` is consumed.
+    number of skeletons in one frame (PYSKL's ``scipy.stats.mode(frame_inds)`` *count*: the most frequent frame
+    index's count), capped at ``max_person`` by keeping the highest summed scores per frame; ``frame_inds`` is
+    consumed.
 
     Args:
         squeeze: drop frames without any skeleton (``total_frames`` becomes the number of frames that have one).

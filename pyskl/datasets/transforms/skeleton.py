@@ -516,8 +516,10 @@ class RandomGaussianNoise(BaseTransform):
 
 @TRANSFORMS.register_module()
 class Flip(BaseTransform):
-    """Horizontal flip of 2D keypoints with probability ``flip_ratio``: ``x -> img_width - x`` for non-zero x (zero
-    marks a missing joint) and left/right joints swapped, in ``keypoint`` and ``keypoint_score``.
+    """Horizontal flip with probability ``flip_ratio``: of 2D keypoints, ``x -> img_width - x`` for non-zero x
+    (zero marks a missing joint; the width is ``img_shape[1]``, as in PYSKL) and left/right joints swapped, in
+    ``keypoint`` and ``keypoint_score``; of ``imgs`` (a list of ``[H, W(, C)]`` frames or an ``[N, H, W(, C)]``
+    array), each frame mirrored left to right.
 
     Args:
         flip_ratio: probability of flipping.
@@ -562,6 +564,16 @@ class Flip(BaseTransform):
         if 'keypoint_score' in results:
             results['keypoint_score'] = results['keypoint_score'][:, :, order]
 
+    def _flip_images(self, results):
+        if results.get('modality') == 'Flow':  # PYSKL also negated flow-x; there is no optical flow here
+            raise sample_error(self, results, 'cannot flip optical flow')
+        imgs = results['imgs']
+        # new arrays (PYSKL flipped in place), contiguous for OpenCV's later steps
+        if isinstance(imgs, np.ndarray):
+            results['imgs'] = np.ascontiguousarray(imgs[:, :, ::-1])
+        else:
+            results['imgs'] = [np.ascontiguousarray(img[:, ::-1]) for img in imgs]
+
     def transform(self, results: dict) -> dict:
         flip = np.random.rand() < self.flip_ratio
         results['flip'] = flip
@@ -569,6 +581,8 @@ class Flip(BaseTransform):
         if flip:
             if self.flip_label_map is not None and 'label' in results:
                 results['label'] = self.flip_label_map.get(results['label'], results['label'])
+            if 'imgs' in results:
+                self._flip_images(results)
             if 'keypoint' in results:
                 self._flip_keypoints(results)
         return results

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from pyskl.datasets.transforms import FormatGCNInput, PackActionInputs
+from pyskl.datasets.transforms import FormatGCNInput, FormatShape, PackActionInputs
 from pyskl.structures import ActionDataSample
 
 
@@ -63,3 +63,69 @@ def test_pack_action_inputs_without_label_and_with_several_keys():
     assert packed['inputs']['extra'].dtype == torch.int64 and packed['inputs']['keypoint'].shape == (1, 2)
     with pytest.raises(ValueError, match="'b'.*inputs \\['keypoint'\\] are missing"):
         PackActionInputs()(dict(frame_dir='b'))
+
+
+def numbered_frames(num_frames, shape):
+    """Frame f holds the value f everywhere."""
+    return np.broadcast_to(np.arange(num_frames, dtype=np.float32).reshape((-1, ) + (1, ) * len(shape)),
+                           (num_frames, ) + shape).copy()
+
+
+@pytest.mark.parametrize('views', [1, 2])  # 2: GeneratePoseTarget(double=True) appended the flipped frames
+def test_format_shape_heatmaps_into_clips(views):
+    heatmaps = numbered_frames(views * 2 * 3, (4, 5, 6))  # [views * 2 clips * 3 frames, K=4, H=5, W=6]
+    results = FormatShape('NCTHW_Heatmap')(dict(imgs=heatmaps, num_clips=2, clip_len=3))
+    imgs = results['imgs']
+    assert imgs.shape == (views * 2, 4, 3, 5, 6)
+    assert np.shares_memory(imgs, heatmaps)  # a view: the batch is copied once, when the preprocessor stacks it
+    assert results['input_shape'] == imgs.shape
+    # clip c, channel k, time t holds frame 3 c + t
+    np.testing.assert_array_equal(imgs[:, 0, :, 0, 0], np.arange(views * 6).reshape(-1, 3))
+    np.testing.assert_array_equal(imgs[:, 3, :, 4, 5], imgs[:, 0, :, 0, 0])
+
+
+def test_format_shape_deferred_points_into_clips():
+    """GeneratePoseTarget(deferred=True) leaves points [M, clips * L, V, 3]: they become [clips, M, L, V, 3]."""
+    points = numbered_frames(2 * 3, (17, 3))[None].repeat(2, axis=0)  # [M=2, 2 clips * 3 frames, V, 3]
+    points[1] += 100
+    results = FormatShape('NCTHW_Heatmap')(dict(imgs=points, num_clips=2, clip_len=3, heatmap_cfg={}))
+    imgs = results['imgs']
+    assert imgs.shape == (2, 2, 3, 17, 3)
+    np.testing.assert_array_equal(imgs[:, 0, :, 0, 0], [[0, 1, 2], [3, 4, 5]])
+    np.testing.assert_array_equal(imgs[:, 1, :, 0, 0], [[100, 101, 102], [103, 104, 105]])
+
+
+def test_format_shape_rgb_frames_and_rgbpose_heatmaps():
+    frames = list(numbered_frames(2 * 2, (5, 6, 3)))  # 2 clips of 2 RGB frames [H, W, C], as a list
+    frames[1][..., 2] = -1  # frame 1's last channel
+    heatmaps = numbered_frames(2 * 4, (17, 5, 6))  # 2 clips of 4 heatmap frames
+    results = FormatShape('NCTHW')(dict(imgs=frames, heatmap_imgs=heatmaps, num_clips=2,
+                                        clip_len=dict(RGB=2, Pose=4)))
+    imgs, pose = results['imgs'], results['heatmap_imgs']
+    assert imgs.shape == (2, 3, 2, 5, 6) and results['input_shape'] == imgs.shape
+    np.testing.assert_array_equal(imgs[:, 0, :, 0, 0], [[0, 1], [2, 3]])
+    assert imgs[0, 2, 1, 0, 0] == -1 and imgs[0, 1, 1, 0, 0] == 1
+    assert pose.shape == (2, 17, 4, 5, 6) and results['heatmap_input_shape'] == pose.shape
+    np.testing.assert_array_equal(pose[:, 16, :, 0, 0], [[0, 1, 2, 3], [4, 5, 6, 7]])
+
+
+def test_format_shape_nchw_and_bad_input():
+    frames = numbered_frames(3, (5, 6, 2))
+    results = FormatShape('NCHW')(dict(imgs=frames))
+    assert results['imgs'].shape == (3, 2, 5, 6) and results['imgs'][2, 1, 4, 5] == 2
+    with pytest.raises(ValueError, match="'h'.*7 frames of imgs do not split into 2 clips of 3"):
+        FormatShape('NCTHW_Heatmap')(dict(imgs=numbered_frames(7, (1, 1, 1)), num_clips=2, clip_len=3,
+                                          frame_dir='h'))
+    with pytest.raises(ValueError, match='input_format'):
+        FormatShape('NTCHW')
+
+
+def test_pack_action_inputs_prefers_images():
+    heatmaps = np.ones((1, 17, 2, 4, 4), np.float32)
+    results = dict(imgs=heatmaps, keypoint=np.zeros((1, 2, 17, 2), np.float32), label=1)
+    packed = PackActionInputs()(results)
+    assert isinstance(packed['inputs'], torch.Tensor) and packed['inputs'].shape == heatmaps.shape
+    rgbpose = PackActionInputs()(dict(results, heatmap_imgs=heatmaps[:, :3]))
+    assert set(rgbpose['inputs']) == {'imgs', 'heatmap_imgs'}
+    assert rgbpose['inputs']['heatmap_imgs'].shape == (1, 3, 2, 4, 4)
+    assert PackActionInputs(keys='keypoint')(results)['inputs'].shape == (1, 2, 17, 2)

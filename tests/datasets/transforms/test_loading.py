@@ -62,3 +62,30 @@ def test_decompress_pose_filters_and_keeps_best_scored_persons():
 def test_decompress_pose_rejects_unsorted_frames():
     with pytest.raises(ValueError, match="'k400'.*non-decreasing"):
         DecompressPose()(compressed([3, 1]))
+
+
+def test_decompress_pose_person_count_is_pyskls_mode_count():
+    """PYSKL takes ``scipy.stats.mode(frame_inds)``'s *count*: how many skeletons its most crowded frame holds (the
+    largest count), not the most common per-frame count."""
+    from scipy.stats import mode
+    frames = np.array([0, 1, 2, 3, 3, 3])  # per-frame counts 1, 1, 1, 3: most common 1, largest 3
+    assert mode(frames, keepdims=True).count[0] == 3
+    results = DecompressPose()(compressed(frames))
+    assert results['keypoint'].shape == (3, 4, 2, 2) and 'num_person' not in results
+    np.testing.assert_array_equal(results['keypoint'][:, :, 0, 0], [[0, 1, 2, 3], [0, 0, 0, 4], [0, 0, 0, 5]])
+
+
+def test_decompress_pose_truncation_sorts_each_frame_by_summed_score():
+    sample = compressed([0, 0, 0, 4, 4, 4, 4])
+    sample['keypoint'][:, :, 2] = np.array([.2, .5, .5, .9, .1, .3, .1], np.float16)[:, None]
+    sample['anno_inds'] = np.array([0, 1, 2, 3, 4, 5])  # drops skeleton 6
+    results = DecompressPose(max_person=2)(sample)
+    assert results['keypoint'].shape == (2, 2, 2, 2) and results['num_person'] == 2 and results['total_frames'] == 2
+    # frame 0: scores .2 .5 .5 -> skeletons 1, 2 (a tie keeps its order); frame 4 (now 1): .9 .1 .3 -> 3, 5
+    np.testing.assert_array_equal(results['keypoint'][:, :, 0, 0], [[1, 3], [2, 5]])
+    np.testing.assert_array_equal(results['keypoint_score'][:, :, 1], np.array([[.5, .9], [.5, .3]], np.float16))
+
+
+def test_decompress_pose_without_squeeze_rejects_frames_past_the_end():
+    with pytest.raises(ValueError, match="'k400'.*outside total_frames=8"):
+        DecompressPose(squeeze=False)(compressed([2, 8]))

@@ -285,6 +285,20 @@ def test_flip_with_ratio_zero_or_explicit_joints():
         Flip(flip_ratio=1)(dict(keypoint=keypoint))
 
 
+def test_flip_mirrors_images_with_the_keypoints():
+    frames = np.arange(2 * 3 * 4 * 3, dtype=np.uint8).reshape(2, 3, 4, 3)  # [N, H, W, C]
+    keypoint = np.array([[[[1., 2.]]]], dtype=np.float32)
+    results = Flip(flip_ratio=1)(dict(imgs=frames, keypoint=keypoint, img_shape=(3, 4)))
+    np.testing.assert_array_equal(results['imgs'], frames[:, :, [3, 2, 1, 0]])
+    np.testing.assert_array_equal(results['keypoint'][0, 0, 0], [3, 2])  # x -> 4 - x
+    as_list = Flip(flip_ratio=1)(dict(imgs=list(frames[..., 0])))['imgs']
+    assert isinstance(as_list, list) and as_list[1].flags['C_CONTIGUOUS']
+    np.testing.assert_array_equal(as_list[1], frames[1, :, ::-1, 0])
+    assert Flip(flip_ratio=0)(dict(imgs=frames))['imgs'] is frames
+    with pytest.raises(ValueError, match='optical flow'):
+        Flip(flip_ratio=1)(dict(imgs=frames, modality='Flow'))
+
+
 def test_everything_is_registered():
     for name in ('PreNormalize3D', 'PreNormalize2D', 'JointToBone', 'ToMotion', 'MergeSkeFeat', 'GenSkeFeat', 'PadTo',
                  'RandomRot', 'RandomScale', 'RandomGaussianNoise', 'Flip'):
