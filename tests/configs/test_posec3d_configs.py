@@ -341,14 +341,45 @@ def test_every_type_is_registered():
 
 
 @pytest.mark.parametrize('rel', POSEC3D_CONFIGS)
-def test_model_and_pipelines_build(rel):
-    cfg = load(rel)
-    model = MODELS.build(cfg.model)
+def test_model_builds(rel):
+    model = MODELS.build(load(rel).model)
     assert model.cls_head.fc_cls.out_features == describe(rel)['num_classes']
     if rel in PARAM_COUNTS:
         assert sum(p.numel() for p in model.parameters()) == PARAM_COUNTS[rel]
-    for phase, steps in pipelines(cfg).items():
+
+
+@pytest.mark.parametrize('rel', POSEC3D_CONFIGS)
+def test_pipelines_build(rel):
+    for phase, steps in pipelines(load(rel)).items():
         assert len(Compose(steps).transforms) == len(steps), phase
+
+
+@pytest.fixture(scope='module')
+def synthetic_sample():
+    from pyskl.datasets.synthetic import make_synthetic_dataset
+    return make_synthetic_dataset('coco2d', num_train=1, num_val=0, seed=3)['annotations'][0]
+
+
+@pytest.mark.parametrize('rel', ['posec3d/slowonly_r50_ntu60_xsub/joint.py', 'posec3d/c3d_light_gym/limb.py',
+                                 'posec3d/slowonly_r50_ucf101_k400p/s1_joint.py',
+                                 'posec3d/slowonly_r50_463_k400/limb.py'])
+def test_pipelines_turn_a_sample_into_heatmap_volumes(rel, synthetic_sample):
+    """Train: one 48-frame clip of 17 heatmaps at the training crop; val: one clip at the test size; test: each clip
+    and its flipped copy (1 clip here instead of 10, to stay small)."""
+    from pyskl.datasets.synthetic import compress_annotation
+    info = describe(rel)
+    sample = compress_annotation(synthetic_sample) if info['k400'] else synthetic_sample
+    train_size, test_size = (48, 56) if info['finetuned'] else (56, 64)
+    expected = dict(train=(1, 17, 48, train_size, train_size), val=(1, 17, 48, test_size, test_size),
+                    test=(2, 17, 48, test_size, test_size))
+    for phase, steps in pipelines(load(rel)).items():
+        steps = [dict(s, num_clips=1) if s['type'] == 'UniformSampleFrames' and phase == 'test' else s for s in steps]
+        results = dict(sample, modality='Pose', start_index=0, test_mode=phase != 'train', sample_idx=0)
+        packed = Compose(steps)(results)
+        inputs = packed['inputs']
+        assert tuple(inputs.shape) == expected[phase] and inputs.dtype == torch.float32, phase
+        assert 0 <= float(inputs.min()) and 0.5 < float(inputs.max()) <= 1, phase
+        assert int(packed['data_samples'].gt_label) == synthetic_sample['label']
 
 
 # ---------------------------------------------------------------------------------------------------------------
