@@ -5,7 +5,8 @@ Only what a smoke run needs is overridden with ``--cfg-options``: the annotation
 batch 2 without workers, 8-frame clips, 32x32 heatmaps, a narrower and shallower backbone (base_channels 8, one block
 per stage) with its head, one epoch without RepeatDataset. 4 training samples at batch 2 make exactly 2 iterations.
 The K400 run reads a table of contents + kpfiles through the memory-mapped keypoint store, with the config's
-``memcached=True`` (no server runs).
+``memcached=True`` (no server runs). The ``deferred`` run switches GeneratePoseTarget to ``deferred=True`` as each
+config's comment says, so the data preprocessor renders the heatmaps.
 """
 import pytest
 import torch
@@ -23,6 +24,7 @@ FAMILY_CONFIGS = {
     'c3d': 'configs/posec3d/c3d_light_ntu60_xsub/limb.py',
     'x3d': 'configs/posec3d/x3d_shallow_ntu60_xsub/joint.py',
     'k400': 'configs/posec3d/slowonly_r50_346_k400/joint.py',
+    'deferred': 'configs/posec3d/slowonly_r50_ntu60_xsub/limb.py',
 }
 NUM_TRAIN, BATCH, CLIP_LEN, SIZE = 4, 2, 8, 32
 # backbone overrides -> I3DHead in_channels (base_channels 8: SlowOnly 8 x 16, C3D 8 x 8, X3D 8 x 9)
@@ -41,7 +43,7 @@ def synthetic_anns(tmp_path_factory):
     return dict(plain=plain, k400=toc)
 
 
-def smoke_options(config: Config, ann_file) -> dict:
+def smoke_options(config: Config, ann_file, deferred: bool = False) -> dict:
     """The ``--cfg-options`` of a 2-iteration run of ``config`` on ``ann_file``."""
     backbone, head_in = SMALL_BACKBONES[config.model.backbone.type]
     options = {'model.cls_head.num_classes': len(SYNTHETIC_CLASSES), 'model.cls_head.in_channels': head_in,
@@ -56,6 +58,8 @@ def smoke_options(config: Config, ann_file) -> dict:
             options[f'{path}.pipeline.{i}.clip_len'] = CLIP_LEN
         if transform.type == 'Resize':
             options[f'{path}.pipeline.{i}.scale'] = (-1, SIZE) if transform.scale[0] == -1 else (SIZE, SIZE)
+        if transform.type == 'GeneratePoseTarget' and deferred:
+            options[f'{path}.pipeline.{i}.deferred'] = True
     return options
 
 
@@ -77,13 +81,16 @@ def test_smoke_options_shrink_and_keep_the_rest():
     assert dataset.dataset.memcached is True and dataset.dataset.valid_ratio == 0.0
     assert config.model.backbone.stage_blocks == (1, 1, 1) and config.model.backbone.temporal_strides == (1, 1, 2)
     assert config.optim_wrapper.clip_grad == dict(max_norm=40, norm_type=2)
+    assert 'deferred' not in steps[8]
+    config.merge_from_dict(smoke_options(config, 'toc.pkl', deferred=True))
+    assert config.train_dataloader.dataset.dataset.pipeline[8].deferred is True
 
 
 @pytest.mark.parametrize('family', list(FAMILY_CONFIGS))
 def test_two_training_iterations_of_the_real_config(family, synthetic_anns, tmp_path):
     config_file = REPO / FAMILY_CONFIGS[family]
     ann_file = synthetic_anns['k400' if family == 'k400' else 'plain']
-    options = smoke_options(Config.fromfile(config_file), ann_file)
+    options = smoke_options(Config.fromfile(config_file), ann_file, deferred=family == 'deferred')
     work = tmp_path / 'work'
     proc = python_tool('train.py', config_file, '--work-dir', work, '--seed', 0, '--cfg-options',
                        *[f'{k}={render(v)}' for k, v in options.items()])
