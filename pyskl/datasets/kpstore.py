@@ -120,19 +120,19 @@ class KeypointStore:
         cache_dir = cache_dir or default_cache_dir(ann_file)
         name = re.sub(r'[^\w.-]', '_', name)
         index_file = osp.join(cache_dir, f'{name}.index.npz')
-        try:
-            os.makedirs(cache_dir, exist_ok=True)
-        except OSError as e:
-            raise OSError(f'cannot create the keypoint store folder {cache_dir} for {ann_file} ({e}); pass '
-                          'PoseDataset(kpstore_dir=...) a writable folder') from e
         store = cls._open(index_file, digest, cache_dir)
         if store is None:
-            with _exclusive(osp.join(cache_dir, f'{name}.lock')):
-                store = cls._open(index_file, digest, cache_dir)  # another process may have built it meanwhile
-                if store is None:
-                    data_file = osp.join(cache_dir, f'{name}-{digest}.bin')
-                    store = cls._build(entries, kpfiles, ann_file, index_file, data_file, digest)
-                    _remove_stale(cache_dir, name, keep=data_file)
+            try:
+                os.makedirs(cache_dir, exist_ok=True)
+                with _exclusive(osp.join(cache_dir, f'{name}.lock')):
+                    store = cls._open(index_file, digest, cache_dir)  # another process may have built it meanwhile
+                    if store is None:
+                        data_file = osp.join(cache_dir, f'{name}-{digest}.bin')
+                        store = cls._build(entries, kpfiles, ann_file, index_file, data_file, digest)
+                        _remove_stale(cache_dir, name, keep=data_file)
+            except PermissionError as e:
+                raise PermissionError(f'cannot write the keypoint store of {ann_file} in {cache_dir} ({e}); pass '
+                                      'PoseDataset(kpstore_dir=...) a writable folder') from e
         if len(store) != len(entries):
             raise RuntimeError(f'{index_file} indexes {len(store)} entries, expected {len(entries)}')
         return store
