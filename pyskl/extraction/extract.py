@@ -22,6 +22,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
+from pyskl.utils.errors import InputNotFoundError
 from pyskl.utils.fileio import atomic_write, dump_pickle
 from pyskl.utils.video import VideoError, iter_frames
 from .backends import FramePoses, PoseBackend, build_backend
@@ -42,7 +43,7 @@ class VideoEntry:
 def parse_video_list(list_file: str) -> List[VideoEntry]:
     """Read a video list (see the module docstring); errors name the file and line."""
     if not osp.isfile(list_file):
-        raise FileNotFoundError(f'video list {list_file} does not exist')
+        raise InputNotFoundError(f'video list {list_file} does not exist')
     entries, seen = [], {}
     with open(list_file, encoding='utf-8') as f:
         for number, raw in enumerate(f, 1):

@@ -6,10 +6,11 @@ from typing import Iterator, Optional, Tuple
 import cv2
 import numpy as np
 
+from .errors import UserError
 from .fileio import atomic_write
 
 
-class VideoError(RuntimeError):
+class VideoError(UserError, RuntimeError):
     """A video that is missing or cannot be decoded; the message names the file."""
 
 

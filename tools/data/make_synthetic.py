@@ -9,6 +9,7 @@ With ``--compress`` (coco2d only) the pickle is a Kinetics-400-style table of co
 ``<name>_kpfiles/part_*.pkl``, the format of PYSKL's K400 configs (``raw_file`` entries + ``DecompressPose``).
 """
 import argparse
+import sys
 import time
 
 from pyskl.datasets.synthetic import (KINDS, dataset_summary, kpfiles_dir, label_map_path, make_synthetic_dataset,
@@ -56,4 +57,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from pyskl.utils.errors import run_tool
+    sys.exit(run_tool(main))
