@@ -23,8 +23,8 @@ def parse_args(argv=None):
                         help='override config keys, key=value (e.g. test_dataloader.dataset.ann_file=X: the '
                         "config's top-level variables such as ann_file are copied into the parts when it is loaded)")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default=None,
-                        help='pytorch under torchrun (set by dist_test.sh), slurm under srun (slurm_test.sh), none for one '
-                        'process')
+                        help='pytorch under torchrun (set by dist_test.sh), slurm under srun (slurm_test.sh), '
+                        'none for one process')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 

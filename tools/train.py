@@ -31,8 +31,8 @@ def parse_args(argv=None):
                         help='override config keys, key=value (e.g. train_dataloader.dataset.ann_file=X: the '
                         "config's top-level variables such as ann_file are copied into the parts when it is loaded)")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default=None,
-                        help='pytorch under torchrun (set by dist_train.sh), slurm under srun (slurm_train.sh), none for one '
-                        'process')
+                        help='pytorch under torchrun (set by dist_train.sh), slurm under srun (slurm_train.sh), '
+                        'none for one process')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 

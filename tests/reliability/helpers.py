@@ -1,7 +1,9 @@
 """Running the command-line tools in the test process (seconds faster than a subprocess each) and corrupting the tiny
 dataset of ``tests/tools/helpers.py``."""
 import importlib.util
+import logging
 import pickle
+import sys
 from pathlib import Path
 
 from pyskl.utils.errors import run_tool
@@ -27,8 +29,20 @@ def run_tool_here(path: str, *args, capsys):
         status = run_tool(tool_module(path).main, [str(a) for a in args])
     except SystemExit as exit:  # argparse and the tools that exit themselves
         status = exit.code
+    finally:
+        _detach_loggers_from(sys.stdout, sys.stderr)
     out, err = capsys.readouterr()
     return status, out, err
+
+
+def _detach_loggers_from(*streams) -> None:
+    """Point mmengine's console handlers that write to ``streams`` (capsys's, closed after the test) at the real
+    stdout: the loggers outlive the run, and a later ``print_log`` would hit a closed file."""
+    from mmengine.logging import MMLogger
+    for logger in MMLogger._instance_dict.values():
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler and handler.stream in streams:
+                handler.setStream(sys.__stdout__)
 
 
 def last_line(text: str) -> str:

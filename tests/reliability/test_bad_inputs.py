@@ -312,7 +312,8 @@ KEY_PROBLEMS = ['missing', 'unexpected', 'misshaped']
 def test_test_tool_refuses_a_checkpoint_that_does_not_fit(tiny, tmp_path, kind, capsys):
     ckpt, fragments = bad_checkpoint(tiny, tmp_path, kind)
     out_file = tmp_path / 'result.pkl'
-    status, out, err = run_tool_here('test.py', fresh_config(tiny, tmp_path), ckpt, '--out', out_file, '--work-dir', tmp_path / 'w',
+    status, out, err = run_tool_here('test.py', fresh_config(tiny, tmp_path),
+                                     ckpt, '--out', out_file, '--work-dir', tmp_path / 'w',
                                      capsys=capsys)
     assert_one_line_error(status, out, err, ckpt, fragments)
     assert not out_file.exists()
@@ -322,7 +323,8 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(tiny, tmp_path, kind, 
 def test_load_from_refuses_a_checkpoint_that_does_not_fit(tiny, tmp_path, kind, capsys):
     ckpt, fragments = bad_checkpoint(tiny, tmp_path, kind)
     work = tmp_path / 'work'
-    status, out, err = run_tool_here('train.py', fresh_config(tiny, tmp_path), '--work-dir', work, '--cfg-options', f'load_from={ckpt}',
+    status, out, err = run_tool_here('train.py', fresh_config(tiny, tmp_path),
+                                     '--work-dir', work, '--cfg-options', f'load_from={ckpt}',
                                      capsys=capsys)
     assert_one_line_error(status, out, err, ckpt, fragments + ['--no-strict-load'])
     assert 'Epoch(train)' not in out and not list(work.rglob('*.pth'))
@@ -330,7 +332,8 @@ def test_load_from_refuses_a_checkpoint_that_does_not_fit(tiny, tmp_path, kind, 
 
 def test_resume_refuses_a_checkpoint_that_does_not_fit(tiny, tmp_path, capsys):
     ckpt, fragments = bad_checkpoint(tiny, tmp_path, 'unexpected')
-    status, out, err = run_tool_here('train.py', fresh_config(tiny, tmp_path), '--work-dir', tmp_path / 'work', '--resume', ckpt,
+    status, out, err = run_tool_here('train.py', fresh_config(tiny, tmp_path),
+                                     '--work-dir', tmp_path / 'work', '--resume', ckpt,
                                      capsys=capsys)
     assert_one_line_error(status, out, err, ckpt, fragments)
 
@@ -338,7 +341,8 @@ def test_resume_refuses_a_checkpoint_that_does_not_fit(tiny, tmp_path, capsys):
 def test_no_strict_load_loads_what_fits_and_trains_on(tiny, tmp_path, capsys):
     ckpt, _ = bad_checkpoint(tiny, tmp_path, 'misshaped')  # a new head: fine-tuning
     work = tmp_path / 'work'
-    status, out, err = run_tool_here('train.py', fresh_config(tiny, tmp_path), '--work-dir', work, '--no-strict-load', '--cfg-options',
+    status, out, err = run_tool_here('train.py', fresh_config(tiny, tmp_path),
+                                     '--work-dir', work, '--no-strict-load', '--cfg-options',
                                      f'load_from={ckpt}', 'train_cfg.max_epochs=1', capsys=capsys)
     assert status == 0, err[-3000:]
     assert 'cls_head.fc_cls.weight' in out + err and (work / 'epoch_1.pth').exists()
@@ -347,7 +351,8 @@ def test_no_strict_load_loads_what_fits_and_trains_on(tiny, tmp_path, capsys):
 def test_a_corrupt_checkpoint_file(tiny, tmp_path, capsys):
     ckpt = tmp_path / 'cut.pth'
     ckpt.write_bytes(tiny[2].read_bytes()[:1000])
-    status, out, err = run_tool_here('test.py', fresh_config(tiny, tmp_path), ckpt, '--work-dir', tmp_path / 'w', capsys=capsys)
+    status, out, err = run_tool_here('test.py', fresh_config(tiny, tmp_path),
+                                     ckpt, '--work-dir', tmp_path / 'w', capsys=capsys)
     assert_one_line_error(status, out, err, ckpt, ['Cannot read checkpoint', 'corrupt'])
 
 
@@ -365,7 +370,7 @@ CONFIG_CASES = {
     'misspelled_key': (lambda t: t.replace('num_classes=3', 'num_clases=3'),
                        ["model.cls_head (type='GCNHead'): unknown key 'num_clases' (did you mean 'num_classes'",
                         "missing required key(s) 'num_classes'"]),
-    'misspelled_transform_argument': (lambda t: t.replace('UniformSample\', clip_len=8)', 'UniformSample\', clip_lne=8)'),
+    'misspelled_transform_argument': (lambda t: t.replace("UniformSample', clip_len=8)", "UniformSample', clip_lne=8)"),
                                       ["train_dataloader.dataset.pipeline[0] (type='UniformSample'): unknown key "
                                        "'clip_lne' (did you mean 'clip_len'?)", 'UniformSample takes: clip_len,']),
     'misspelled_dataset_argument': (lambda t: t.replace("split='val'", "splt='val'"),
@@ -394,7 +399,8 @@ def test_a_missing_config_file(tmp_path, capsys):
 
 
 def test_cfg_options_on_a_variable_the_parts_copied_names_the_keys_to_set(tiny, tmp_path, capsys):
-    status, out, err = run_tool_here('train.py', fresh_config(tiny, tmp_path), '--work-dir', tmp_path / 'w', '--cfg-options',
+    status, out, err = run_tool_here('train.py', fresh_config(tiny, tmp_path),
+                                     '--work-dir', tmp_path / 'w', '--cfg-options',
                                      f'ann_file={tmp_path}/other.pkl', capsys=capsys)
     assert_one_line_error(status, out, err, '_config.py', [
         "--cfg-options ann_file: 'ann_file' is a variable of", 'nothing reads once the file is loaded',
@@ -415,7 +421,8 @@ def test_other_errors_keep_their_traceback(tiny, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(runner_api, 'train', broken)
     with pytest.raises(ZeroDivisionError):
-        run_tool_here('train.py', fresh_config(tiny, tmp_path), '--work-dir', tmp_path / 'w', capsys=capsys)
+        run_tool_here('train.py', fresh_config(tiny, tmp_path),
+                                     '--work-dir', tmp_path / 'w', capsys=capsys)
 
 
 def test_every_user_error_class_is_one(tmp_path):
