@@ -24,6 +24,7 @@ from mmengine.logging import print_log
 
 from pyskl.registry import DATASETS
 from pyskl.utils.errors import InputNotFoundError
+from pyskl.utils.memory import release_free_memory
 from pyskl.utils.seeding import EpochSeeds
 from .checks import (SAMPLE_KINDS, AnnotationError, check_annotations, fix_annotations, is_compressed,
                      load_annotation_file)
@@ -346,6 +347,7 @@ class PoseDataset(BaseDataset):
         labels = np.array([anno['label'] for anno in self.data_list], dtype=np.int64)
         data_bytes, data_address = super()._serialize_data()
         self._labels, self._labels_source = labels, data_address
+        release_free_memory()  # the unpacked annotations just freed: not to be inherited by the workers
         return data_bytes, data_address
 
 
