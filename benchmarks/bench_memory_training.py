@@ -9,8 +9,9 @@ and keeps the largest total per epoch. Printed: each epoch's peak per rank, and 
 the last (the target: none beyond noise).
 
 Then ``tools/dist_test.sh`` with the same processes and workers runs on the big annotation and on a 200-sample one;
-the difference of the ranks' PSS, divided by the annotation's in-memory size (mmengine's serialized buffer), counts
-the copies of the annotation each rank holds (target: one in the rank, about none added by its workers).
+the difference of the total PSS of a rank and its workers, divided by the annotation's in-memory size (mmengine's
+serialized buffer), counts the copies of the annotation they hold together (target: one; PSS splits the shared
+buffer among the rank and its workers).
 
 Run: ``python benchmarks/bench_memory_training.py [--samples 20000] [--workers 4] [--epochs 3] [--procs 2]``
 (Linux; about 10 minutes on 2 cores).
@@ -184,11 +185,12 @@ def main():
         print(f'training: {seconds:.0f} s; annotation in memory (serialized, per rank) {mib(annotation)}')
         print(f'{"epoch":>5}{"rank":>6}{"total PSS":>12}{"rank":>10}{"workers":>10}')
         for r in sorted(train, key=lambda r: (r['epoch'], r['rank'])):
-            print(f'{r["epoch"]:>5}{r["rank"]:>6}{mib(r["total"]):>12}{mib(r["main"]):>10}{mib(r["workers"]):>10}')
+            print(f'{r["epoch"] + 1:>5}{r["rank"]:>6}{mib(r["total"]):>12}{mib(r["main"]):>10}'
+                  f'{mib(r["workers"]):>10}')
         for rank in range(args.procs):
             mine = sorted((r for r in train if r['rank'] == rank), key=lambda r: r['epoch'])
             growth = mine[-1]['total'] - mine[0]['total']
-            print(f'rank {rank}: epoch {mine[0]["epoch"]} -> {mine[-1]["epoch"]}: {growth / 2**20:+.0f} MiB '
+            print(f'rank {rank}: epoch {mine[0]["epoch"] + 1} -> {mine[-1]["epoch"] + 1}: {growth / 2**20:+.0f} MiB '
                   f'({100 * growth / mine[0]["total"]:+.1f} %)')
 
         checkpoint = osp.join(work, f'epoch_{args.epochs}.pth')
@@ -198,11 +200,10 @@ def main():
         tests = {name: {r['rank']: r for r in read_probe(probes[name], 'test')} for name in ('big', 'small')}
         for rank in range(args.procs):
             big_r, small_r = tests['big'][rank], tests['small'][rank]
-            in_rank = (big_r['main'] - small_r['main']) / annotation
-            in_workers = (big_r['workers'] - small_r['workers']) / annotation
+            copies = (big_r['total'] - small_r['total']) / annotation
             print(f'testing, rank {rank}: PSS {mib(big_r["main"])} + workers {mib(big_r["workers"])} (200 samples: '
-                  f'{mib(small_r["main"])} + {mib(small_r["workers"])}): {in_rank:.2f} copies of the annotation in '
-                  f'the rank, {in_workers:.2f} added by its {args.workers} workers')
+                  f'{mib(small_r["main"])} + {mib(small_r["workers"])}): the rank and its {args.workers} workers '
+                  f'hold {copies:.2f} copies of the annotation')
 
 
 if __name__ == '__main__':
