@@ -26,6 +26,8 @@ def read_config(filename: str) -> Config:
         return Config.fromfile(filename)
     except SyntaxError as e:
         raise ConfigError(f'{filename} is not a valid config: {e.msg} (line {e.lineno})') from e
+    except NameError as e:  # a variable the file uses before (or without) defining it
+        raise ConfigError(f'{filename} is not a valid config: {e}') from e
 
 
 def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:

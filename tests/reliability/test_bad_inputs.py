@@ -393,6 +393,15 @@ def test_a_config_mistake_names_the_key_and_the_close_names(tiny, tmp_path, name
     assert all(f in str(info.value) for f in fragments)
 
 
+@pytest.mark.parametrize('text, what', [('model = dict(type="STGCN"\n', "'(' was never closed (line 1)"),
+                                        ('model = dict(type=STGCN)\n', "name 'STGCN' is not defined")])
+def test_a_config_that_is_not_valid_python(tmp_path, capsys, text, what):
+    cfg = tmp_path / 'broken_config.py'
+    cfg.write_text(text)
+    status, out, err = run_tool_here('train.py', cfg, capsys=capsys)
+    assert_one_line_error(status, out, err, cfg, ['is not a valid config', what])
+
+
 def test_a_missing_config_file(tmp_path, capsys):
     status, out, err = run_tool_here('train.py', tmp_path / 'nope.py', capsys=capsys)
     assert_one_line_error(status, out, err, tmp_path / 'nope.py', ['config file', 'does not exist'])
