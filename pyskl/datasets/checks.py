@@ -3,7 +3,9 @@
 :func:`check_annotations` looks at the whole content and returns a :class:`CheckReport` holding one :class:`Problem`
 per problem found (``kind``, the ``frame_dir`` s at fault, a message) and the class counts per split; it never stops
 at the first problem. :func:`fix_annotations` drops what the problems name (bad samples, dangling split references,
-empty splits) and says what it dropped.
+empty splits) and says what it dropped. ``PoseDataset`` runs the same checks on its split at load time (refusing the
+file, or with ``skip_invalid`` dropping the bad samples through :func:`fix_annotations`); reading the file
+(:func:`load_annotation_file`) and :class:`AnnotationError` live here for both.
 """
 import os.path as osp
 import pickle
