@@ -36,6 +36,29 @@ _STORE_INDEX = 'kpstore_index'  # where a raw_file entry's skeletons are in the 
 _SHOWN_PROBLEMS = 3  # problems an error message spells out before "and N more"
 
 
+def describe_problem(problem, bound: str = '') -> str:
+    """``sample '<frame_dir>': <what>`` for a sample's problem (``bound`` says where the class count comes from),
+    the message itself for the others."""
+    if problem.kind not in SAMPLE_KINDS:
+        return problem.message
+    name = problem.frame_dirs[0]
+    text = f'sample {name}' if name.startswith('#') else f"sample '{name}'"  # '#i': no usable frame_dir
+    text += f': {problem.detail}'
+    return f'{text} {bound}' if problem.kind == 'label_range' and bound else text
+
+
+def validate_annotation(anno, ann_file: str, index: Optional[int] = None) -> Optional[Tuple[int, int]]:
+    """One sample through the checks of ``checks.py`` (its label only needs to be an integer: a sample to classify
+    has none, -1); an :class:`AnnotationError` naming ``ann_file`` and the sample for its first problem. Returns its
+    ``(V, C)``, ``None`` for a compressed entry without keypoints."""
+    report = check_annotations([anno], source=ann_file, positions=[0 if index is None else index])
+    problems = [p for p in report.problems if p.kind in SAMPLE_KINDS and p.kind != 'label_negative']
+    if problems:
+        raise AnnotationError(f'{ann_file}: {describe_problem(problems[0])}')
+    keypoint = anno.get('keypoint')
+    return tuple(keypoint.shape[-2:]) if isinstance(keypoint, np.ndarray) else None
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # The dataset
 # ----------------------------------------------------------------------------------------------------------------
@@ -258,16 +281,7 @@ class PoseDataset(BaseDataset):
 
     def _describe_problems(self, problems: list, bound: str) -> str:
         """One line: the file, then the first problems (sample, what is wrong), then how many more."""
-
-        def describe(problem):
-            if problem.kind not in SAMPLE_KINDS:
-                return problem.message
-            name = problem.frame_dirs[0]
-            text = f'sample {name}' if name.startswith('#') else f"sample '{name}'"  # '#i': no usable frame_dir
-            text += f': {problem.detail}'
-            return f'{text} {bound}' if problem.kind == 'label_range' and bound else text
-
-        shown = '; '.join(describe(problem) for problem in problems[:_SHOWN_PROBLEMS])
+        shown = '; '.join(describe_problem(problem, bound) for problem in problems[:_SHOWN_PROBLEMS])
         more = len(problems) - _SHOWN_PROBLEMS
         tail = (f'; and {more} more problem(s): tools/data/check_annotation.py {self.ann_file} lists them all'
                 if more > 0 else '')
@@ -351,4 +365,4 @@ class PoseDataset(BaseDataset):
         return data_bytes, data_address
 
 
-__all__ = ['PoseDataset', 'AnnotationError', 'load_annotation_file']
+__all__ = ['PoseDataset', 'AnnotationError', 'load_annotation_file', 'validate_annotation']

@@ -279,3 +279,25 @@ def test_ntu60_label_map_is_the_first_60_ntu120_classes_and_feeds_metainfo(split
     path, _ = split_file
     dataset = PoseDataset(path, pipeline=[], label_map=str(LABEL_MAPS / 'nturgbd_60.txt'))
     assert len(dataset.metainfo['classes']) == 60 and dataset.metainfo['classes'][2] == 'brushing teeth'
+
+
+# -- one sample through the same checks (what inference_recognizer uses) ---------------------------------------------
+def test_validate_annotation_returns_the_layout_and_allows_an_unknown_label():
+    from pyskl.datasets import validate_annotation
+    assert validate_annotation(make_anno('a', label=-1, num_joints=25, channels=3, with_score=False), 'x') == (25, 3)
+    assert validate_annotation(dict(frame_dir='k', label=3, raw_file='part_1.pkl', total_frames=9), 'x') is None
+
+
+@pytest.mark.parametrize('edit, message', [
+    (lambda a: a['keypoint'].__setitem__((0, 1, 2, 0), np.nan), "input: sample 'clip7': 'keypoint' has 1 NaN/inf"),
+    (lambda a: a.__setitem__('label', 1.5), "input: sample 'clip7': 'label' must be an integer class index"),
+    (lambda a: a.__setitem__('keypoint', a['keypoint'][0]), "input: sample 'clip7': 'keypoint' must be [M, T, V, C]"),
+    (lambda a: a.__setitem__('total_frames', 0), "input: sample 'clip7': 'total_frames' is 0"),
+])
+def test_validate_annotation_names_the_first_problem(edit, message):
+    from pyskl.datasets import validate_annotation
+    anno = make_anno('clip7')
+    edit(anno)
+    with pytest.raises(AnnotationError) as info:
+        validate_annotation(anno, 'input')
+    assert str(info.value).startswith(message), str(info.value)
