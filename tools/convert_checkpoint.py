@@ -31,7 +31,7 @@ def main(argv=None):
     model = None
     if args.config:
         from pyskl.apis import init_recognizer
-        model = init_recognizer(args.config, device='cpu')
+        model = init_recognizer(args.config, device='cpu', fuse_bn=False)
     try:
         converted = convert_checkpoint(args.input, args.output, src=args.src, dst=args.dst, family=args.family,
                                        model=model)
