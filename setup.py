@@ -31,6 +31,7 @@ setup(
     install_requires=read_requirements('requirements.txt'),
     extras_require={
         'tests': read_requirements('requirements/tests.txt'),
+        'extract': read_requirements('requirements/extract.txt'),
         'onnx': read_requirements('requirements/onnx.txt'),
         'tensorboard': read_requirements('requirements/tensorboard.txt'),
     },

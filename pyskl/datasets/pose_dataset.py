@@ -6,7 +6,8 @@ sample reaches a pipeline; a dataset is either fully loaded or not built at all.
 
 Memory: mmengine's ``serialize_data`` packs the annotations into one numpy byte buffer that dataloader workers share
 copy-on-write, so N workers do not multiply the resident memory. The keypoints stay numpy arrays, which pickle
-compactly into that buffer.
+compactly into that buffer. Kinetics-400's table-of-contents entries (``raw_file`` instead of ``keypoint``) get their
+skeletons from a memory-mapped keypoint store built from the kpfiles on first use (``kpstore.py``).
 """
 import os.path as osp
 import pickle
@@ -21,12 +22,14 @@ from mmengine.fileio import list_from_file
 from mmengine.logging import print_log
 
 from pyskl.registry import DATASETS
+from .kpstore import KeypointStore
 
 # K400's per-box detection thresholds for which the annotation stores valid-frame counts.
 BOX_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 # Files larger than this show a byte progress bar while they are unpickled.
 PROGRESS_MIN_BYTES = 64 * 1024**2
 _FLOAT16_EXPONENT = np.uint16(0x7C00)  # all exponent bits set <=> inf or NaN
+_STORE_INDEX = 'kpstore_index'  # where a raw_file entry's skeletons are in the keypoint store
 
 
 class AnnotationError(ValueError):
@@ -211,6 +214,9 @@ class PoseDataset(BaseDataset):
         box_thr (float, optional): K400 detection threshold, one of 0.5 ... 0.9; PYSKL's default 0.5 is used when
             ``valid_ratio`` is given without it.
         class_prob (list | dict, optional): Per-class repeat multipliers for ``ClassSpecificDistributedSampler``.
+        memcached (bool), mc_cfg: PYSKL's memcached client settings for K400; accepted and ignored (no server is
+            needed: entries with ``raw_file`` read their skeletons from a memory-mapped store, see ``kpstore.py``).
+        kpstore_dir (str, optional): Folder for that store; default ``<annotation>.kpstore`` beside the annotation.
         data_prefix (str | dict, optional): Folder joined to each ``frame_dir`` (PYSKL's string form, or mmengine's
             ``dict(frame_dir=...)``); a relative prefix is taken under ``data_root``.
         label_map (str, optional): Text file with one class name per line; fills ``metainfo['classes']`` and checks
@@ -228,6 +234,9 @@ class PoseDataset(BaseDataset):
                  valid_ratio: Optional[float] = None,
                  box_thr: Optional[float] = None,
                  class_prob: Optional[Union[Sequence[float], Dict[int, float]]] = None,
+                 memcached: bool = False,
+                 mc_cfg: Optional[tuple] = None,
+                 kpstore_dir: Optional[str] = None,
                  data_prefix: Optional[Union[str, dict]] = None,
                  label_map: Optional[str] = None,
                  test_mode: bool = False,
@@ -237,6 +246,12 @@ class PoseDataset(BaseDataset):
         self.split = split
         self.valid_ratio, self.box_thr = self._check_thresholds(valid_ratio, box_thr)
         self.class_prob = parse_class_prob(class_prob)
+        if memcached:
+            print_log('PoseDataset: memcached / mc_cfg are ignored, no server is needed: the skeletons of K400-style '
+                      "'raw_file' entries are read from a memory-mapped store built from the kpfiles",
+                      logger='current')
+        self.kpstore_dir = kpstore_dir
+        self.kpstore: Optional[KeypointStore] = None
         self.label_map = label_map
         self._labels: Optional[np.ndarray] = None
         self._labels_source = None  # the data_address the cached labels describe
@@ -285,6 +300,7 @@ class PoseDataset(BaseDataset):
         del content  # drop the other splits' samples before anything else is allocated
         validate_annotations(annos, self.ann_file)
         self._check_labels(annos)
+        self._attach_keypoint_store(annos)
         prefix = self.data_prefix.get('frame_dir')
         for anno in annos:
             if 'keypoint' in anno and 'total_frames' not in anno and not _is_compressed(anno):
@@ -335,6 +351,17 @@ class PoseDataset(BaseDataset):
                                   f"matches a 'frame_dir' of the {len(annos)} annotations")
         return selected
 
+    def _attach_keypoint_store(self, annos: Sequence[dict]) -> None:
+        """Open (or build once) the store of the entries whose skeletons live in kpfiles; each such entry gets the
+        position of its skeletons in the store."""
+        entries = [anno for anno in annos if 'raw_file' in anno and 'keypoint' not in anno]
+        if not entries:
+            return
+        self.kpstore = KeypointStore.open_or_build(entries, self.ann_file, name=self.split or 'all',
+                                                   cache_dir=self.kpstore_dir)
+        for position, anno in enumerate(entries):
+            anno[_STORE_INDEX] = position
+
     def _check_labels(self, annos: Sequence[dict]) -> None:
         classes = self._metainfo.get('classes')
         if classes is None:
@@ -372,8 +399,12 @@ class PoseDataset(BaseDataset):
 
     # -- serving --------------------------------------------------------------------------------------------------
     def get_data_info(self, idx: int) -> dict:
-        """A fresh copy of the annotation plus what PYSKL's dataset added before the pipeline."""
+        """A fresh copy of the annotation plus what PYSKL's dataset added before the pipeline; a ``raw_file`` entry
+        also gets its compressed skeletons ``keypoint [N, V, 3]`` from the keypoint store."""
         info = super().get_data_info(idx)
+        position = info.pop(_STORE_INDEX, None)
+        if position is not None:
+            info['keypoint'] = self.kpstore.get(position)
         info.update(modality='Pose', start_index=0, test_mode=self.test_mode)
         return info
 

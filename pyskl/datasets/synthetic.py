@@ -17,6 +17,10 @@ The split is by subject, like NTU's cross-subject benchmark: subjects 5, 10, ...
 gives the same bytes every time: each sample draws from its own generator seeded by ``(seed, split, index)``.
 
 The generator is plain numpy (matplotlib only for :func:`save_preview`), no torch.
+
+``coco2d`` can also be written in Kinetics-400's compressed form (:func:`compress_annotation`,
+:func:`write_compressed_dataset`): a table of contents whose entries name the "kpfile" holding their skeletons, as
+PYSKL's ``k400_hrnet.pkl`` does.
 """
 import functools
 import os.path as osp
@@ -644,6 +648,66 @@ def write_synthetic_dataset(out_path: str, kind: str = 'ntu3d', num_train: int =
     with atomic_write(label_map_path(out_path), 'w') as f:
         f.write(''.join(f'{name}\n' for name in SYNTHETIC_CLASSES))
     return data
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kinetics-400's compressed form
+# ---------------------------------------------------------------------------------------------------------------
+K400_BOX_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def compress_annotation(ann: Dict) -> Dict:
+    """A ``coco2d`` annotation in K400's compressed form: one row per person and frame, sorted by frame.
+
+    ``keypoint [N, V, 3]`` float16 (x, y, score), ``frame_inds [N]`` int16 (the frame of each row), ``box_score [N]``
+    (here the person's mean joint score, standing in for the detector's box score) and ``valid`` (per box threshold,
+    the number of frames with a box at least that good); ``DecompressPose`` turns it back into ``keypoint [M, T, V,
+    2]`` + ``keypoint_score [M, T, V]``.
+    """
+    if 'keypoint_score' not in ann:
+        raise ValueError(f"compress_annotation: sample {ann['frame_dir']!r} has no keypoint_score; K400's compressed "
+                         'form is for 2D skeletons with scores (kind coco2d)')
+    num_person, num_frames = ann['keypoint'].shape[:2]
+    rows = np.concatenate([ann['keypoint'], ann['keypoint_score'][..., None]], -1).transpose(1, 0, 2, 3)
+    frame_inds = np.repeat(np.arange(num_frames), num_person)  # frame-major: frame 0's persons, then frame 1's, ...
+    box_score = ann['keypoint_score'].mean(-1).T.reshape(-1)
+    valid = {thr: int(np.unique(frame_inds[box_score >= thr]).size) for thr in K400_BOX_THRESHOLDS}
+    compressed = {k: v for k, v in ann.items() if k not in ('keypoint', 'keypoint_score')}
+    compressed.update(keypoint=rows.reshape(-1, *rows.shape[2:]).astype(np.float16),
+                      frame_inds=frame_inds.astype(np.int16), box_score=box_score.astype(np.float32), valid=valid)
+    return compressed
+
+
+def kpfiles_dir(out_path: str) -> str:
+    """``<dir>/<name>_kpfiles`` beside ``<dir>/<name>.pkl``."""
+    return f'{osp.splitext(out_path)[0]}_kpfiles'
+
+
+def write_compressed_dataset(data: Dict, out_path: str, num_kpfiles: int = 3) -> Dict:
+    """Write ``data`` (kind ``coco2d``) as K400 does: ``out_path`` holds the table of contents (each entry's
+    ``raw_file``, relative to the annotation's folder, instead of its ``keypoint``) and the skeletons go to
+    ``num_kpfiles`` kpfiles ``{frame_dir: {'keypoint': [N, V, 3]}}`` in :func:`kpfiles_dir`. Each file is written
+    atomically; the class names go beside the annotation. Returns the table of contents."""
+    if num_kpfiles < 1:
+        raise ValueError(f'num_kpfiles must be at least 1, got {num_kpfiles}')
+    compressed = [compress_annotation(ann) for ann in data['annotations']]
+    folder = kpfiles_dir(out_path)
+    parts = np.array_split(np.arange(len(compressed)), min(num_kpfiles, len(compressed)))
+    toc = []
+    for part, members in enumerate(parts):
+        raw_file = osp.join(osp.basename(folder), f'part_{part}.pkl')
+        with atomic_write(osp.join(folder, f'part_{part}.pkl'), 'wb') as f:
+            pickle.dump({compressed[i]['frame_dir']: dict(keypoint=compressed[i]['keypoint']) for i in members}, f,
+                        protocol=4)
+        for i in members:
+            entry = {k: v for k, v in compressed[i].items() if k != 'keypoint'}
+            toc.append(dict(entry, raw_file=raw_file))
+    content = dict(split=data['split'], annotations=toc)
+    with atomic_write(out_path, 'wb') as f:
+        pickle.dump(content, f, protocol=4)
+    with atomic_write(label_map_path(out_path), 'w') as f:
+        f.write(''.join(f'{name}\n' for name in SYNTHETIC_CLASSES))
+    return content
 
 
 def dataset_summary(data: Dict) -> str:

@@ -1,8 +1,10 @@
 """Converting state dicts between PYSKL's key names (ours) and MMAction2 1.x's re-implementation of the same models.
 
-MMAction2 1.x (``mmaction/models/backbones/{stgcn,aagcn}.py``, ``projects/{ctrgcn,msg3d}``, ``resnet3d_slowonly.py``
-and ``heads/{gcn_head,i3d_head}.py``) kept PYSKL's module names inside the backbones; what differs is the GCN head,
-whose classifier MMAction2 calls ``cls_head.fc`` where PYSKL says ``cls_head.fc_cls``. Every family still gets its
+MMAction2 1.x (``mmaction/models/backbones/{stgcn,aagcn}.py``, ``projects/{ctrgcn,msg3d}``,
+``resnet3d{,_slowonly}.py``, ``c3d.py``, ``x3d.py`` and ``heads/{gcn_head,i3d_head}.py``) kept PYSKL's module names
+inside the backbones; what differs is the GCN head, whose classifier MMAction2 calls ``cls_head.fc`` where PYSKL says
+``cls_head.fc_cls`` (I3DHead says ``fc_cls`` in both). The PoseC3D families are ``resnet3d`` (ResNet3d,
+ResNet3dSlowOnly), ``c3d`` and ``x3d``. Every family still gets its
 own explicit table below: a key that no row of its family describes is an error, never silently dropped or passed
 through, so a checkpoint of another model (or another version) cannot slip into a wrong one.
 
@@ -90,12 +92,30 @@ MSG3D_KEYS = same(
     *('tcn{i}.' + k for k in MSTCN_KEYS),
 ) + GCN_HEAD
 
-# PoseC3D's ResNet3dSlowOnly: mmcv ConvModules (conv + bn) in both; I3DHead is 'fc_cls' in both.
-POSEC3D_KEYS = same(
+# PoseC3D's backbones are mmcv ConvModules ('conv' + 'bn') in both, with the same module names; I3DHead is 'fc_cls' in
+# both. ResNet3d covers ResNet3dSlowOnly (MMAction2's non-local blocks have no PYSKL counterpart).
+I3D_HEAD = [('cls_head.fc_cls.{p}', 'cls_head.fc_cls.{p}')]
+RESNET3D_KEYS = same(
     'conv1.conv.{p}', 'conv1.bn.{bn}',
     'layer{i}.{i}.conv{i}.conv.{p}', 'layer{i}.{i}.conv{i}.bn.{bn}',
     'layer{i}.{i}.downsample.conv.{p}', 'layer{i}.{i}.downsample.bn.{bn}',
-) + [('cls_head.fc_cls.{p}', 'cls_head.fc_cls.{p}')]
+) + I3D_HEAD
+
+# PYSKL's C3D always has BN and bias-free convs, and no fc6 / fc7: MMAction2's C3D without BN (its sports1m
+# weights: conv biases) or with its fully connected layers has no PYSKL form, so only the weight rows exist.
+C3D_KEYS = same(
+    'conv{i}a.conv.weight', 'conv{i}a.bn.{bn}', 'conv{i}b.conv.weight', 'conv{i}b.bn.{bn}',
+) + I3D_HEAD
+
+# MMAction2's X3D always applies Swish and fixes base_channels = 24 and stage_blocks = (1, 2, 5, 3) * gamma_d; the
+# names agree, so PYSKL's X3D-shallow (no Swish, (2, 5, 3)) converts, though MMAction2 computes it differently.
+X3D_KEYS = same(
+    'conv1_s.conv.weight', 'conv1_t.conv.weight', 'conv1_t.bn.{bn}',
+    'layer{i}.{i}.downsample.conv.weight', 'layer{i}.{i}.downsample.bn.{bn}',
+    'layer{i}.{i}.conv{i}.conv.weight', 'layer{i}.{i}.conv{i}.bn.{bn}',
+    'layer{i}.{i}.se_module.fc{i}.{p}',
+    'conv5.conv.weight', 'conv5.bn.{bn}',
+) + I3D_HEAD
 
 KEY_MAPS = {
     'stgcn': STGCN_KEYS,
@@ -103,7 +123,9 @@ KEY_MAPS = {
     'aagcn': AAGCN_KEYS,
     'ctrgcn': CTRGCN_KEYS,
     'msg3d': MSG3D_KEYS,
-    'posec3d': POSEC3D_KEYS,
+    'resnet3d': RESNET3D_KEYS,
+    'c3d': C3D_KEYS,
+    'x3d': X3D_KEYS,
 }
 NO_MMACTION2 = {'dgstgcn': 'DG-STGCN'}
 FAMILIES = tuple(KEY_MAPS) + tuple(NO_MMACTION2)
@@ -160,8 +182,12 @@ def detect_family(state_dict: Dict[str, torch.Tensor]) -> str:
         return 'dgstgcn'
     if has(r'backbone\.gcn\.\d+\.gcn\.conv\.'):
         return 'stgcn++' if has(r'backbone\.gcn\.\d+\.tcn\.branches\.') else 'stgcn'
+    if has(r'backbone\.conv1_[st]\.'):
+        return 'x3d'
+    if has(r'backbone\.conv\d[ab]\.'):
+        return 'c3d'
     if has(r'backbone\.conv1\.conv\.') and has(r'backbone\.layer\d+\.'):
-        return 'posec3d'
+        return 'resnet3d'
     shown = ', '.join(keys[:8]) + (' ...' if len(keys) > 8 else '')
     raise CheckpointError(f'cannot tell the model family from the state_dict keys ({shown}); pass family= '
                           f'(--family) as one of {FAMILIES}')

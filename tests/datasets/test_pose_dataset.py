@@ -119,6 +119,9 @@ def test_valid_ratio_and_box_thr_filter_k400_entries(tmp_path):
 
     annos = [k400('a', 10, 2, [0.9, 0.6, 0.8, 0.4]), k400('b', 4, 4, [0.95, 0.75, 0.5, 0.71])]
     path = write_pickle(tmp_path / 'k400.pkl', dict(split=dict(train=['a', 'b']), annotations=annos))
+    (tmp_path / 'kp').mkdir()  # the kpfile the entries name (read through the keypoint store)
+    write_pickle(tmp_path / 'kp' / 'part_0.pkl', {name: dict(keypoint=np.zeros((4, 17, 3), np.float16))
+                                                  for name in ('a', 'b')})
 
     strict = PoseDataset(path, pipeline=[], split='train', valid_ratio=0.3, box_thr=0.7)
     assert len(strict) == 1  # a: 2/10 < 0.3 at box_thr 0.7; b: 4/10 kept

@@ -102,3 +102,54 @@ def test_built_from_the_registry_like_the_runner_does(dataset):
     sampler = DATA_SAMPLERS.build(dict(type='ClassSpecificDistributedSampler'), default_args=dict(dataset=dataset,
                                                                                                   seed=0))
     assert isinstance(sampler, ClassSpecificDistributedSampler) and len(sampler) == 11
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Two real processes (gloo): the seed is drawn once and shared, and the ranks split one resampled epoch
+
+def _write_labels(path):
+    annos = [dict(frame_dir=f'clip{i}', label=label, total_frames=2, keypoint=np.zeros((1, 2, 5, 3), np.float32))
+             for i, label in enumerate(LABELS)]
+    path.write_bytes(pickle.dumps(annos))
+
+
+def _repeated(ann_file):
+    return RepeatDataset(PoseDataset(str(ann_file), pipeline=[], class_prob={0: 1, 1: 2.5, 2: 0.4}), times=3)
+
+
+def _one_rank(rank, world_size, ann_file, port, out_dir):
+    import os
+
+    import torch.distributed as dist
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world_size)
+    try:
+        sampler = ClassSpecificDistributedSampler(_repeated(ann_file))  # no seed: rank 0 draws it for all
+        sampler.set_epoch(1)
+        result = dict(seed=sampler.seed, indices=list(sampler), length=len(sampler))
+        (out_dir / f'rank{rank}.pkl').write_bytes(pickle.dumps(result))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_processes_share_the_seed_and_split_one_epoch(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+    ann_file = tmp_path / 'anno.pkl'
+    _write_labels(ann_file)
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.spawn(_one_rank, args=(2, ann_file, port, tmp_path), nprocs=2)
+    ranks = [pickle.loads((tmp_path / f'rank{r}.pkl').read_bytes()) for r in (0, 1)]
+    assert ranks[0]['seed'] == ranks[1]['seed']
+
+    single = ClassSpecificDistributedSampler(_repeated(ann_file), seed=ranks[0]['seed'])
+    single.set_epoch(1)
+    full = list(single)  # class 0: 4 samples x 3, class 1: 2 x 7.5, class 2: 5 x 1.2
+    assert len(full) == 12 + 15 + 6
+    padded = full + full[:len(full) % 2]
+    assert [r['length'] for r in ranks] == [len(padded) // 2] * 2
+    dealt = [ranks[i % 2]['indices'][i // 2] for i in range(len(padded))]
+    assert dealt == padded

@@ -236,3 +236,51 @@ def test_cli_reports_bad_sizes_as_usage_errors(tmp_path, capsys):
         load_tool().main(['--out', str(tmp_path / 'x.pkl'), '--num-train', '-3'])
     assert exit_info.value.code == 2 and 'num_train' in capsys.readouterr().err
     assert not (tmp_path / 'x.pkl').exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kinetics-400's compressed form
+
+def test_compressed_form_lists_every_person_of_every_frame():
+    data = syn.make_synthetic_dataset('coco2d', num_train=NUM_CLASSES, num_val=0, seed=6)
+    ann = next(a for a in data['annotations'] if a['keypoint'].shape[0] == 2)
+    compressed = syn.compress_annotation(ann)
+    num_frames = ann['total_frames']
+    assert compressed['keypoint'].shape == (2 * num_frames, 17, 3) and compressed['keypoint'].dtype == np.float16
+    assert compressed['frame_inds'].tolist() == [t for t in range(num_frames) for _ in range(2)]
+    # row 2t + m is person m in frame t: x, y, score
+    t = num_frames // 2
+    assert np.array_equal(compressed['keypoint'][2 * t + 1, :, :2], ann['keypoint'][1, t].astype(np.float16))
+    assert np.array_equal(compressed['keypoint'][2 * t + 1, :, 2], ann['keypoint_score'][1, t].astype(np.float16))
+    assert compressed['box_score'][2 * t + 1] == pytest.approx(ann['keypoint_score'][1, t].mean())
+    strict = int(np.unique(compressed['frame_inds'][compressed['box_score'] >= 0.9]).size)
+    assert compressed['valid'][0.9] == strict <= compressed['valid'][0.5] <= num_frames
+    assert 'keypoint_score' not in compressed and compressed['label'] == ann['label']
+    with pytest.raises(ValueError, match='coco2d'):
+        syn.compress_annotation(syn.make_synthetic_dataset('ntu3d', num_train=1, num_val=0)['annotations'][0])
+
+
+def test_cli_compress_writes_a_k400_style_table_of_contents(tmp_path, capsys):
+    out = tmp_path / 'k400' / 'syn.pkl'
+    load_tool().main(['--kind', 'coco2d', '--compress', '--out', str(out), '--num-train', '5', '--num-val', '2',
+                      '--num-kpfiles', '2'])
+    assert 'wrote 2 kpfiles' in capsys.readouterr().out
+    toc = pickle.loads(out.read_bytes())
+    assert {a['raw_file'] for a in toc['annotations']} == {'syn_kpfiles/part_0.pkl', 'syn_kpfiles/part_1.pkl'}
+    assert all('keypoint' not in a and len(a['frame_inds']) == len(a['box_score']) for a in toc['annotations'])
+    kpfiles = {}
+    for part in (0, 1):
+        kpfiles.update(pickle.loads((tmp_path / 'k400' / 'syn_kpfiles' / f'part_{part}.pkl').read_bytes()))
+    assert set(kpfiles) == {a['frame_dir'] for a in toc['annotations']}
+
+    from pyskl.datasets import PoseDataset
+    dataset = PoseDataset(str(out), split='train', box_thr=0.5, valid_ratio=0.0)
+    info = dataset.get_data_info(0)
+    assert np.array_equal(info['keypoint'], kpfiles[info['frame_dir']]['keypoint'])
+
+
+def test_cli_compress_needs_2d_skeletons(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_tool().main(['--kind', 'ntu3d', '--compress', '--out', str(tmp_path / 'x.pkl')])
+    assert exit_info.value.code == 2 and '--compress needs --kind coco2d' in capsys.readouterr().err
+    assert not (tmp_path / 'x.pkl').exists()

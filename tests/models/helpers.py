@@ -1,4 +1,4 @@
-"""Tiny inputs and tiny versions of every GCN backbone, shared by the model tests."""
+"""Tiny inputs and tiny versions of every backbone (GCNs and 3D CNNs), shared by the model tests."""
 import torch
 
 NTU = dict(layout='nturgb+d', mode='spatial')
@@ -22,3 +22,30 @@ TINY = {
 
 def tiny_input(n=2, m=2, t=16, v=25, c=3):
     return torch.randn(n, m, t, v, c, generator=torch.Generator().manual_seed(0))
+
+
+# 3D CNNs: stems without stride and tiny widths, so a [2, 5, 8, 16, 16] volume runs in a few milliseconds
+STEM = dict(in_channels=5, conv1_stride=(1, 1), pool1_stride=(1, 1))
+TINY3D = {
+    # Basic blocks (depth 18) with the default inflate_style, both stages' outputs
+    'ResNet3d': dict(depth=18, base_channels=4, num_stages=2, stage_blocks=(1, 1), out_indices=(0, 1),
+                     spatial_strides=(1, 2), temporal_strides=(1, 2), conv1_kernel=(3, 3, 3), **STEM),
+    'ResNet3dSlowOnly': dict(base_channels=4, num_stages=2, stage_blocks=(1, 2), out_indices=(1, ), inflate=(0, 1),
+                             spatial_strides=(2, 2), temporal_strides=(1, 2), **STEM),
+    # slow: every 4th frame, base 4; fast: every 2nd frame, base 2; laterals after the stem and stage 1
+    'ResNet3dSlowFast': dict(
+        resample_rate=4, speed_ratio=2, channel_ratio=2,
+        slow_pathway=dict(lateral=True, base_channels=4, num_stages=2, stage_blocks=(1, 1), out_indices=(1, ),
+                          spatial_strides=(1, 2), temporal_strides=(1, 1), conv1_kernel=(1, 3, 3), inflate=(0, 1),
+                          fusion_kernel=3, **STEM),
+        fast_pathway=dict(lateral=False, base_channels=2, num_stages=2, stage_blocks=(1, 1), out_indices=(1, ),
+                          spatial_strides=(1, 2), temporal_strides=(1, 1), conv1_kernel=(3, 3, 3), **STEM)),
+    'C3D': dict(in_channels=5, base_channels=4, num_stages=3, temporal_downsample=False),
+    # SE in the first block of each stage ('half'), Swish on
+    'X3D': dict(in_channels=5, base_channels=8, num_stages=2, stage_blocks=(1, 2), spatial_strides=(2, 2), gamma_d=1),
+}
+
+
+def tiny_volume(n=2, c=5, t=8, h=16, w=16):
+    """A heatmap-volume batch ``[N, C, T, H, W]``."""
+    return torch.rand(n, c, t, h, w, generator=torch.Generator().manual_seed(0))

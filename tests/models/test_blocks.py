@@ -47,8 +47,12 @@ def test_unit_gcn_channels_last_aggregation_matches_einsum(adaptive):
     out_cl.sum().backward()
     out.sum().backward()
     torch.testing.assert_close(x_cl.grad, x.grad, rtol=1e-5, atol=1e-5)
+    # A bias before a train-mode BatchNorm has a zero gradient in exact arithmetic: what float32 leaves there is
+    # rounding of sums as large as the biggest gradient, so the tolerance follows that scale (and the thread count
+    # does not matter).
+    scale = max(p.grad.abs().max().item() for p in ref.parameters())
     for (name, p_cl), p in zip(layer.named_parameters(), ref.parameters()):
-        torch.testing.assert_close(p_cl.grad, p.grad, rtol=1e-4, atol=1e-4, msg=name)
+        torch.testing.assert_close(p_cl.grad, p.grad, rtol=1e-4, atol=1e-6 * scale, msg=name)
 
 
 @pytest.mark.parametrize('stride', [1, 2])

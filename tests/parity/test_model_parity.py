@@ -14,6 +14,10 @@ GCN_CASES = [
     'dev_stgcnpp_ntu60_xsub_hrnet_j', 'dev_hagrid_stgcnpp_gesture', 'dev_aagcn_pyskl_ntu60_xsub_3dkp_j',
     'dev_ctrgcn_pyskl_ntu60_xsub_3dkp_j', 'dev_msg3d_pyskl_ntu60_xsub_3dkp_j', 'dev_dgstgcn_ntu60_xsub_3dkp_j'
 ]
+CNN3D_CASES = [
+    'dev_posec3d_slowonly_r50_ntu60_xsub_joint', 'dev_posec3d_c3d_light_ntu60_xsub_joint',
+    'dev_posec3d_x3d_shallow_ntu60_xsub_joint'
+]
 TOL = 1e-4
 
 
@@ -50,6 +54,21 @@ def test_gcn_matches_pyskl(name):
             preds = model(case['demo_recognizer_input'], mode='predict')
             scores = torch.stack([p.pred_score for p in preds])
             assert max_diff(scores, case['demo_recognizer_test_output']) <= TOL
+
+
+@pytest.mark.parametrize('name', CNN3D_CASES)
+def test_cnn3d_matches_pyskl(name):
+    """PoseC3D's SlowOnly, C3D-light and X3D-shallow: the same keys in the same order, and the same backbone, head
+    and multi-view test outputs (``[1, num_views, C, T, H, W]``, views averaged as probabilities)."""
+    case = load_ref(name)
+    assert list(MODELS.build(case['model_cfg']).state_dict()) == list(case['state_dict'])
+    model = build_reference_model(case)
+    with torch.no_grad():
+        assert max_diff(model.backbone(case['backbone_input']), case['backbone_output']) <= TOL
+        assert max_diff(model.cls_head(case['backbone_output']), case['head_output']) <= TOL
+        preds = model(case['recognizer_input'], mode='predict')
+        scores = torch.stack([p.pred_score for p in preds])
+        assert max_diff(scores, case['recognizer_test_output']) <= TOL
 
 
 def test_hagrid_checkpoint_loads_strictly_into_the_demo_config():

@@ -1,9 +1,10 @@
 """Checkpoint conversion between MMAction2 1.x and PYSKL key names (pyskl/utils/convert.py, the CLI).
 
 The MMAction2 side is built here from MMAction2's own module layout (``mmaction/models/backbones/stgcn.py``,
-``models/utils/gcn_utils.py``, ``projects/{ctrgcn,msg3d}``, ``heads/gcn_head.py``, ``resnet3d.py``), independently of
-the converter's tables: by hand for a small ST-GCN++ and a small PoseC3D SlowOnly, and for the full families by the
-one difference those files show (the GCN head's classifier is ``cls_head.fc`` there, ``cls_head.fc_cls`` here).
+``models/utils/gcn_utils.py``, ``projects/{ctrgcn,msg3d}``, ``heads/gcn_head.py``, ``resnet3d.py``, ``c3d.py``,
+``x3d.py``), independently of the converter's tables: by hand for a small ST-GCN++ and small PoseC3D models (SlowOnly,
+C3D, X3D), and for the full GCN families by the one difference those files show (the GCN head's classifier is
+``cls_head.fc`` there, ``cls_head.fc_cls`` here).
 """
 import importlib.util
 from collections import OrderedDict
@@ -149,12 +150,93 @@ def posec3d_slowonly_keys():
     return keys + ['cls_head.fc_cls.weight', 'cls_head.fc_cls.bias']
 
 
-def test_posec3d_keys_are_kept_and_the_family_is_detected():
+def test_resnet3d_keys_are_kept_and_the_family_is_detected():
     state = OrderedDict((k, torch.full((2, ), float(i))) for i, k in enumerate(posec3d_slowonly_keys()))
-    assert detect_family(state) == 'posec3d'
+    assert detect_family(state) == 'resnet3d'
     converted = convert_state_dict(state, src='mmaction2', dst='pyskl')
     assert list(converted) == list(state) and all(converted[k] is state[k] for k in state)
     assert list(convert_state_dict(converted, src='pyskl', dst='mmaction2')) == list(state)
+
+
+# PoseC3D models written from MMAction2 1.x's module trees (mmaction/models/backbones/{resnet3d,c3d,x3d}.py,
+# heads/i3d_head.py): key -> shape
+def bn_shapes(prefix, c):
+    return [(f'{prefix}.{n}', (c, )) for n in ('weight', 'bias', 'running_mean', 'running_var')] + \
+        [(f'{prefix}.num_batches_tracked', ())]
+
+
+def conv_module_shapes(prefix, c_out, c_in, kernel):
+    """mmcv ConvModule with BN: a bias-free conv, then the BN."""
+    return [(f'{prefix}.conv.weight', (c_out, c_in) + kernel)] + bn_shapes(f'{prefix}.bn', c_out)
+
+
+def mmaction2_c3d_shapes(in_channels, base, num_classes):
+    """MMAction2's C3D (conv1a, conv2a, conv3a/b, conv4a/b with BN) cut at conv4b, as PoseC3D's C3D-light."""
+    widths = [('1a', in_channels, base), ('2a', base, 2 * base), ('3a', 2 * base, 4 * base),
+              ('3b', 4 * base, 4 * base), ('4a', 4 * base, 8 * base), ('4b', 8 * base, 8 * base)]
+    shapes = [s for name, c_in, c_out in widths for s in conv_module_shapes(f'backbone.conv{name}', c_out, c_in,
+                                                                            (3, 3, 3))]
+    return OrderedDict(shapes + [('cls_head.fc_cls.weight', (num_classes, 8 * base)),
+                                 ('cls_head.fc_cls.bias', (num_classes, ))])
+
+
+def mmaction2_x3d_shapes(in_channels, base, stage_blocks, gamma_b, num_classes):
+    """MMAction2's X3D: conv1_s (no BN), channel-wise conv1_t, blocks registering downsample before conv1..conv3,
+    SE (fc1, fc2 with bias; bottleneck 8 here) on every other block after conv3, then conv5."""
+    shapes = [('backbone.conv1_s.conv.weight', (base, in_channels, 1, 3, 3))]
+    shapes += conv_module_shapes('backbone.conv1_t', base, 1, (5, 1, 1))
+    c_in = base
+    for i, blocks in enumerate(stage_blocks):
+        width = base * 2**i
+        planes = int(width * gamma_b)
+        for b in range(blocks):
+            p = f'backbone.layer{i + 1}.{b}'
+            if b == 0:
+                shapes += conv_module_shapes(f'{p}.downsample', width, c_in, (1, 1, 1))
+            shapes += conv_module_shapes(f'{p}.conv1', planes, c_in if b == 0 else width, (1, 1, 1))
+            shapes += conv_module_shapes(f'{p}.conv2', planes, 1, (3, 3, 3))
+            shapes += conv_module_shapes(f'{p}.conv3', width, planes, (1, 1, 1))
+            if b % 2 == 0:
+                shapes += [(f'{p}.se_module.fc1.weight', (8, planes, 1, 1, 1)), (f'{p}.se_module.fc1.bias', (8, )),
+                           (f'{p}.se_module.fc2.weight', (planes, 8, 1, 1, 1)), (f'{p}.se_module.fc2.bias', (planes, ))]
+        c_in = width
+    shapes += conv_module_shapes('backbone.conv5', int(c_in * gamma_b), c_in, (1, 1, 1))
+    return OrderedDict(shapes + [('cls_head.fc_cls.weight', (num_classes, int(c_in * gamma_b))),
+                                 ('cls_head.fc_cls.bias', (num_classes, ))])
+
+
+POSEC3D_MODELS = {  # family -> (our model dict, MMAction2's state dict shapes)
+    'c3d': (dict(type='C3D', in_channels=17, base_channels=4, num_stages=3, temporal_downsample=False),
+            mmaction2_c3d_shapes(17, 4, 5)),
+    'x3d': (dict(type='X3D', in_channels=17, base_channels=8, num_stages=2, stage_blocks=(1, 3), gamma_d=1,
+                 spatial_strides=(2, 2)), mmaction2_x3d_shapes(17, 8, (1, 3), 2.25, 5)),
+}
+
+
+@pytest.mark.parametrize('family', list(POSEC3D_MODELS))
+def test_hand_built_mmaction2_posec3d_checkpoint_loads_strictly_and_back(family):
+    backbone, shapes = POSEC3D_MODELS[family]
+    in_channels = shapes['cls_head.fc_cls.weight'][1]
+    model = MODELS.build(dict(type='Recognizer3D', backbone=backbone,
+                              cls_head=dict(type='I3DHead', in_channels=in_channels, num_classes=5)))
+    mm_state = random_state(shapes)
+    assert detect_family(mm_state) == family
+    converted = convert_state_dict(mm_state, src='mmaction2', dst='pyskl')
+    load_state_dict(model, converted, strict=True)
+    assert list(model.state_dict()) == list(mm_state)  # same names, same order
+    assert all(torch.equal(v, mm_state[k]) for k, v in model.state_dict().items())
+    back = convert_state_dict(model.state_dict(), src='pyskl', dst='mmaction2')
+    assert list(back) == list(mm_state) and all(torch.equal(back[k], mm_state[k]) for k in mm_state)
+
+
+def test_mmaction2_c3d_parts_pyskl_has_not_are_refused():
+    """MMAction2's sports1m C3D has conv biases (no BN) and fc6 / fc7; PYSKL's C3D has neither."""
+    state = random_state(mmaction2_c3d_shapes(3, 4, 5))
+    state['backbone.conv1a.conv.bias'] = torch.zeros(4)
+    state['backbone.fc6.weight'] = torch.zeros(8, 8)
+    with pytest.raises(CheckpointError, match='2 key') as err:
+        convert_state_dict(state, src='mmaction2', dst='pyskl')
+    assert 'backbone.conv1a.conv.bias' in str(err.value) and 'backbone.fc6.weight' in str(err.value)
 
 
 # ------------------------------------------------------------------------------ PYSKL's own weights (../shared)
@@ -165,8 +247,11 @@ REF_CASES = {
     'dev_aagcn_pyskl_ntu60_xsub_3dkp_j': 'aagcn',
     'dev_ctrgcn_pyskl_ntu60_xsub_3dkp_j': 'ctrgcn',
     'dev_msg3d_pyskl_ntu60_xsub_3dkp_j': 'msg3d',
-    'dev_posec3d_slowonly_r50_ntu60_xsub_joint': 'posec3d',
+    'dev_posec3d_slowonly_r50_ntu60_xsub_joint': 'resnet3d',
+    'dev_posec3d_c3d_light_ntu60_xsub_joint': 'c3d',
+    'dev_posec3d_x3d_shallow_ntu60_xsub_joint': 'x3d',
 }
+POSEC3D_FAMILIES = ('resnet3d', 'c3d', 'x3d')
 
 
 @pytest.mark.parametrize('case', list(REF_CASES))
@@ -175,7 +260,7 @@ def test_state_dicts_written_by_pyskl_convert_both_ways(case):
     family = REF_CASES[case]
     assert detect_family(state) == family
     there = convert_state_dict(state, src='pyskl', dst='mmaction2')
-    expected = list(state) if family == 'posec3d' else list(as_mmaction2(state))  # I3DHead keeps 'fc_cls'
+    expected = list(state) if family in POSEC3D_FAMILIES else list(as_mmaction2(state))  # I3DHead keeps 'fc_cls'
     assert list(there) == expected
     back = convert_state_dict(there, src='mmaction2', dst='pyskl')
     assert list(back) == list(state) and all(torch.equal(back[k], state[k]) for k in state)

@@ -9,6 +9,14 @@ from pyskl.registry import MODELS
 from pyskl.structures import ActionDataSample
 
 
+def samples_where(data_samples: Optional[List[ActionDataSample]], limit: int = 5) -> str:
+    """`` (samples: a, b, ...)`` naming the batch's samples by ``frame_dir`` for error messages; '' without any."""
+    names = [s.metainfo.get('frame_dir', '?') for s in data_samples or []]
+    if not names:
+        return ''
+    return f' (samples: {", ".join(names[:limit])}{" ..." if len(names) > limit else ""})'
+
+
 class BaseRecognizer(BaseModel):
     """Args:
         backbone, cls_head: module configs.

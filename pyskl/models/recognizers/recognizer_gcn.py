@@ -6,7 +6,7 @@ import torch
 from pyskl.registry import MODELS
 from pyskl.structures import ActionDataSample
 
-from .base import BaseRecognizer
+from .base import BaseRecognizer, samples_where
 
 
 @MODELS.register_module()
@@ -21,8 +21,7 @@ class RecognizerGCN(BaseRecognizer):
 
     def check_inputs(self, inputs: torch.Tensor, data_samples: Optional[List[ActionDataSample]] = None) -> None:
         """Fail early, naming the samples, when inputs do not fit the backbone (rank, joints, channels)."""
-        names = [s.metainfo.get('frame_dir', '?') for s in data_samples or []]
-        where = f' (samples: {", ".join(names[:5])}{" ..." if len(names) > 5 else ""})' if names else ''
+        where = samples_where(data_samples)
         if inputs.dim() != 6:
             raise ValueError(f'RecognizerGCN takes inputs [N, num_clips, M, T, V, C], got shape '
                              f'{tuple(inputs.shape)}{where}; each keypoint array must be [M, T, V, C]')
