@@ -10,6 +10,7 @@ combined as ``test_cfg.average_clips`` says (``'prob'``: the softmax probabiliti
 exporter, ``torch.export``-based, needs); ``onnxsim`` is used for ``simplify=True`` when installed.
 """
 import io
+import logging
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -47,20 +48,45 @@ def _find(pipeline: Sequence[dict], *types: str) -> Optional[dict]:
 
 
 def sample_input_shape(model: nn.Module, clips: Optional[int] = None) -> Tuple[int, ...]:
-    """One sample's input as the config's test pipeline makes it: ``(clips, M, T, V, C)`` for a GCN recognizer.
+    """One sample's input as the config's test pipeline makes it: ``(clips, M, T, V, C)`` for a GCN recognizer,
+    ``(views, C, T, H, W)`` for a 3D CNN (PoseC3D heatmaps).
 
-    ``clips`` and T come from the pipeline's ``UniformSample`` (``num_clips``, ``clip_len``), M from
-    ``FormatGCNInput.num_person``, V and C from the model; ``clips`` overrides the pipeline's count."""
+    The clip count and T come from the pipeline's ``UniformSample(Frames)`` (``num_clips``, ``clip_len``; a double
+    ``GeneratePoseTarget`` makes two views of each clip), M from ``FormatGCNInput.num_person``, H and W from the last
+    ``Resize`` to a fixed size or ``CenterCrop``, V and C from the model; ``clips`` overrides the pipeline's count."""
     from pyskl.apis.inference import get_test_pipeline
     from pyskl.utils.analysis import gcn_input_shape
     pipeline = get_test_pipeline(model.cfg)
     sampler = _find(pipeline, 'UniformSample', 'UniformSampleFrames')
+    if sampler is None or not isinstance(sampler.get('clip_len'), int):
+        raise ValueError('The test pipeline has no UniformSample(Frames) with an integer clip_len to size the input '
+                         'from; give the input shape explicitly (export_onnx.py --shape)')
+    clips = clips or sampler.get('num_clips', 1)
     formatter = _find(pipeline, 'FormatGCNInput')
-    if sampler is None or formatter is None:
-        raise ValueError('The test pipeline has no UniformSample + FormatGCNInput to size a GCN input from; give '
-                         'the input shape explicitly')
-    M, T, V, C = gcn_input_shape(model, frames=sampler['clip_len'], num_person=formatter.get('num_person', 2))
-    return (clips or sampler.get('num_clips', 1), M, T, V, C)
+    if formatter is not None:
+        return (clips, ) + gcn_input_shape(model, frames=sampler['clip_len'], num_person=formatter.get('num_person', 2))
+    heatmaps = _find(pipeline, 'GeneratePoseTarget')
+    size = _fixed_size(pipeline)
+    in_channels = getattr(model.backbone, 'in_channels', None)
+    if heatmaps is None or size is None or in_channels is None:
+        raise ValueError('Cannot size the input from the test pipeline (no FormatGCNInput, or heatmaps without a '
+                         'fixed Resize / CenterCrop size); give the shape explicitly (export_onnx.py --shape)')
+    views = clips * (2 if heatmaps.get('double') else 1)
+    scaling = heatmaps.get('scaling', 1)  # GeneratePoseTarget renders at scaling x img_shape
+    return (views, in_channels, sampler['clip_len']) + tuple(int(side * scaling + 0.5) for side in size)
+
+
+def _fixed_size(pipeline) -> Optional[Tuple[int, int]]:
+    """``(H, W)`` the last fixed-size ``Resize`` (``keep_ratio=False``; ``scale`` is ``(w, h)``) or
+    ``CenterCrop`` leaves, or None."""
+    size = None
+    for step in pipeline:
+        if step.get('type') == 'Resize' and not step.get('keep_ratio', True) and min(step['scale']) > 0:
+            size = (step['scale'][1], step['scale'][0])
+        elif step.get('type') == 'CenterCrop':
+            crop = step['crop_size']
+            size = (crop, crop) if isinstance(crop, int) else (crop[1], crop[0])
+    return size
 
 
 def export_onnx(model: nn.Module, out_file: str, sample_shape: Sequence[int], opset: Optional[int] = None,
@@ -68,11 +94,13 @@ def export_onnx(model: nn.Module, out_file: str, sample_shape: Sequence[int], op
     """Export ``model``'s test forward (:class:`RecognizerScores`) for inputs ``[N, *sample_shape]`` with a dynamic N to
     ``out_file`` (written atomically, weights inside); returns the model's bytes.
 
-    ``legacy=True`` uses torch's TorchScript-based exporter (deprecated by torch; faster to export, needs no
-    onnxscript, but cannot export MS-G3D's temporal windows with a dynamic batch); the default is torch's
-    ``torch.export``-based exporter.
+    ``legacy=True`` uses torch's TorchScript-based exporter (deprecated by torch; faster to export and needs no
+    onnxscript, but it cannot export MS-G3D's temporal windows with a dynamic batch, nor the 3D CNNs' channels-last
+    activations); the default is torch's ``torch.export``-based exporter, which exports them all.
     """
     require('onnx')
+    # the exporter warns, for every export, that torchvision's ops have no translation when torchvision is absent
+    logging.getLogger('torch.onnx._internal.exporter._registration').setLevel(logging.ERROR)
     wrapper = RecognizerScores(model).eval()
     example = torch.zeros((2, ) + tuple(sample_shape), device=next(model.parameters()).device)
     with torch.no_grad():

@@ -129,9 +129,10 @@ def _check_sample(sample, position: int) -> dict:
     from pyskl.datasets.pose_dataset import validate_annotation
     if isinstance(sample, (str, os.PathLike)):
         raise NotImplementedError(
-            f'inference_recognizer got the path {os.fspath(sample)!r}: video input needs the skeleton extraction '
-            'back-end, which is not part of pyskl yet. Extract skeletons first and pass the annotation dict '
-            '(keypoint [M, T, V, C], optional keypoint_score [M, T, V], img_shape) instead.')
+            f'inference_recognizer got the path {os.fspath(sample)!r}: it does not read videos yet. Extract the '
+            'skeletons first (pip install -e ".[extract]"; pyskl.extraction.extract_video(build_backend(), path) or '
+            'tools/data/extract_skeleton.py) and pass the annotation dict (keypoint [M, T, V, C], keypoint_score '
+            '[M, T, V], img_shape).')
     if not isinstance(sample, dict):
         raise TypeError(f'inference_recognizer takes a sample dict (PYSKL annotation format) or a list of them, '
                         f'got {type(sample).__name__}')
@@ -165,7 +166,7 @@ def inference_recognizer(model: torch.nn.Module, sample_or_video: Union[dict, Se
     Args:
         sample_or_video: one sample in PYSKL's annotation format (``keypoint`` ``[M, T, V, C]``, optional
             ``keypoint_score`` ``[M, T, V]``, ``img_shape``; ``total_frames`` defaults to T) or a list of them.
-            A video path is refused for now (it will need the skeleton extraction back-end).
+            A video path is refused for now: extract its skeletons with ``pyskl.extraction`` first.
         topk: how many classes each :class:`Prediction` lists.
         batch_size: samples per forward when given a list.
         pipeline: transforms to use instead of the config's test pipeline.

@@ -19,6 +19,7 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .backbones.aagcn import unit_aagcn
@@ -205,6 +206,17 @@ def _fold_MLP(m: MLP) -> None:
     fold_sequence(m.layers)
 
 
+def _fold_conv_module(m: ConvModule) -> None:
+    # mmcv's conv -> norm (-> act): the 3D CNNs' layers. Their convs have no bias (the BN had it); fold one in.
+    if not (m.with_norm and _is_bn(m.norm) and isinstance(m.conv, (nn.Conv1d, nn.Conv2d, nn.Conv3d))
+            and m.order.index('norm') == m.order.index('conv') + 1):
+        return
+    if m.conv.bias is None:
+        m.conv.bias = nn.Parameter(m.conv.weight.new_zeros(m.conv.out_channels))
+    fold_into(m.conv, m.norm)
+    setattr(m, m.norm_name, nn.Identity())
+
+
 def _fold_MSG3DBlock(m: MSG3DBlock) -> None:
     if fold_into(m.out_conv, m.out_bn):
         m.out_bn = nn.Identity()
@@ -221,11 +233,13 @@ RULES = {
     dggcn: _fold_dggcn,
     MLP: _fold_MLP,
     MSG3DBlock: _fold_MSG3DBlock,
+    ConvModule: _fold_conv_module,
 }
 
 
 def fuse_bn(model: nn.Module) -> nn.Module:
-    """Fold the eval-mode BatchNorms of ``model``'s GCN blocks into their convs, in place; returns ``model``.
+    """Fold the eval-mode BatchNorms of ``model``'s GCN blocks and mmcv ``ConvModule`` s (the 3D CNNs) into their
+    convs, in place; returns ``model``.
 
     ``model`` must be in eval mode. Blocks without a rule are left unchanged. The outputs equal the unfused model's
     to float rounding (tested on every GCN backbone within 1e-5).

@@ -1,4 +1,4 @@
-"""PyTorch against onnxruntime on one recognizer, in one run:
+"""PyTorch against onnxruntime on one GCN recognizer, in one run:
 ``python tools/deployment/bench_onnx.py CONFIG [--checkpoint CKPT] [--onnx MODEL.onnx] [--batch 16] [--frames 100]
 [--persons 2] [--clips 1] [--threads 2] [--warmup 2] [--repeats 5]``.
 
@@ -16,8 +16,9 @@ import time
 
 
 def parse_args(argv=None):
+    from pyskl.utils.cli import DefaultsHelpFormatter
     parser = argparse.ArgumentParser(description='Samples/s of PyTorch and onnxruntime on one recognizer',
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument('--checkpoint', help='weights (default: the random initial ones)')
     parser.add_argument('--onnx', help='an exported model of this config (default: export one to a temp file)')
