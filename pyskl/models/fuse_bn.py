@@ -15,6 +15,7 @@ the input (per joint and coordinate, before any conv) and the BatchNorm after MS
 
 The folded model is for inference: training it would no longer normalise.
 """
+import copy
 from typing import Optional
 
 import torch
@@ -31,7 +32,8 @@ from .blocks import MSTCN, mstcn, unit_gcn, unit_tcn
 
 class ChannelAffine(nn.Module):
     """``x * scale + shift`` per channel (dim 1) of any rank; ``scale=None`` only adds ``shift``. What remains of a
-    BatchNorm whose shift (or all of it) could not be folded."""
+    BatchNorm whose shift (or all of it) could not be folded. It works in place: fuse_bn puts it only after layers
+    whose fresh output nothing else reads (a joint aggregation, a max-pool) and whose backward does not need it."""
 
     def __init__(self, shift: torch.Tensor, scale: Optional[torch.Tensor] = None):
         super().__init__()
@@ -40,9 +42,9 @@ class ChannelAffine(nn.Module):
 
     def forward(self, x):
         view = (1, -1) + (1, ) * (x.dim() - 2)
-        if self.scale is None:
-            return x + self.shift.view(view)
-        return torch.addcmul(self.shift.view(view), x, self.scale.view(view))
+        if self.scale is not None:
+            x = x.mul_(self.scale.view(view))
+        return x.add_(self.shift.view(view))
 
 
 def bn_scale_shift(bn: _BatchNorm):
@@ -173,6 +175,13 @@ def fold_sequence_heads(branches) -> None:
 
 def _fold_MSTCN(m: MSTCN) -> None:
     fold_sequence_heads(m.branches)
+    # The heads run as one conv and reach each branch as a channel slice of it. The BN made each slice a dense
+    # tensor again; without it, an out-of-place activation does (in place, the slice would stay strided and the
+    # temporal conv and max-pool after it would copy it, or take their slow strided paths).
+    for branch in m.branches[:-1]:
+        if isinstance(branch[1], nn.Identity) and getattr(branch[2], 'inplace', False):
+            branch[2] = copy.copy(branch[2])
+            branch[2].inplace = False
 
 
 def _fold_unit_aagcn(m: unit_aagcn) -> None:

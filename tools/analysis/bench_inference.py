@@ -67,7 +67,8 @@ def bench(config, args):
         return run
 
     with torch.inference_mode():
-        diff = float((fused(inputs, mode='tensor') - model(inputs, mode='tensor')).abs().max())
+        logits = model(inputs, mode='tensor')
+        diff, scale = float((fused(inputs, mode='tensor') - logits).abs().max()), float(logits.abs().max())
     before = cpu_times()
     plain_times, fused_times = alternate([forward(model), forward(fused)], args.warmup, args.repeats)
     steal = steal_share(before, cpu_times())
@@ -82,7 +83,8 @@ def bench(config, args):
           f'medians of {args.repeats} repeats after {args.warmup} warm-up)')
     print(f'fastest run: {args.batch / best_plain:.2f} unfused, {args.batch / best_fused:.2f} fused '
           f'({best_plain / best_fused:.2f}x)' + (f'; CPU time stolen by the hypervisor: {steal:.1%}' if steal else ''))
-    print(f'BatchNorms: {count_batchnorms(model)} -> {count_batchnorms(fused)}; max |logit difference| {diff:.1e}')
+    print(f'BatchNorms: {count_batchnorms(model)} -> {count_batchnorms(fused)}; max |logit difference| {diff:.1e} '
+          f'(logits up to {scale:.3g})')
     return dict(samples_per_second=args.batch / t_plain, fused_samples_per_second=args.batch / t_fused,
                 seconds=t_plain, fused_seconds=t_fused, max_diff=diff)
 

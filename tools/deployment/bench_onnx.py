@@ -5,7 +5,7 @@
 Exports the config's model (BatchNorms folded; random weights without ``--checkpoint``) for inputs
 ``[N, clips, M, T, V, C]`` unless ``--onnx`` names an export, checks that onnxruntime gives PyTorch's scores, then
 times both on the same random batch, alternating them so that a busy machine slows both alike, and prints
-samples/s from the medians. Needs ``pip install -e ".[onnx]"``.
+samples/s from the medians and the fastest runs. Needs ``pip install -e ".[onnx]"``.
 """
 import argparse
 import os
@@ -34,7 +34,7 @@ def parse_args(argv=None):
 
 
 def alternate(fns, warmup, repeats):
-    """Median seconds of each function, timed in turns."""
+    """Each function's timings (seconds), timed in turns after ``warmup`` untimed rounds."""
     for _ in range(warmup):
         for fn in fns:
             fn()
@@ -44,7 +44,7 @@ def alternate(fns, warmup, repeats):
             start = time.perf_counter()
             fn()
             spent.append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
+    return times
 
 
 def main(argv=None):
@@ -72,12 +72,14 @@ def main(argv=None):
     def onnxruntime():
         session.run(None, {'inputs': inputs.numpy()})
 
-    t_torch, t_ort = alternate([pytorch, onnxruntime], args.warmup, args.repeats)
+    torch_times, ort_times = alternate([pytorch, onnxruntime], args.warmup, args.repeats)
+    t_torch, t_ort = statistics.median(torch_times), statistics.median(ort_times)
     print(f'config: {args.config}')
     print(f'input: [N, clips, M, T, V, C] = [{args.batch}, {", ".join(map(str, shape))}], {args.threads} threads, '
           f'onnxruntime - PyTorch max |difference| {diff:.1e}')
-    print(f'PyTorch samples/s: {args.batch / t_torch:.2f}')
-    print(f'onnxruntime samples/s: {args.batch / t_ort:.2f} ({t_torch / t_ort:.2f}x PyTorch)')
+    print(f'PyTorch samples/s: {args.batch / t_torch:.2f} (fastest run {args.batch / min(torch_times):.2f})')
+    print(f'onnxruntime samples/s: {args.batch / t_ort:.2f} ({t_torch / t_ort:.2f}x PyTorch; fastest run '
+          f'{args.batch / min(ort_times):.2f}, {min(torch_times) / min(ort_times):.2f}x)')
     return dict(pytorch=args.batch / t_torch, onnxruntime=args.batch / t_ort, max_diff=diff)
 
 
