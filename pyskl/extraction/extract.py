@@ -19,10 +19,10 @@ from multiprocessing import get_context
 from typing import Dict, List, Optional, Sequence, Tuple, Type, Union
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
 from pyskl.utils.fileio import atomic_write, dump_pickle
+from pyskl.utils.tracking import track_poses
 from pyskl.utils.video import VideoError, iter_frames
 from .backends import FramePoses, PoseBackend, build_backend
 
@@ -78,38 +78,11 @@ def parse_video_list(list_file: str) -> List[VideoEntry]:
 # ---------------------------------------------------------------------------------------------------------------------
 # One video
 
-def link_persons(poses: Sequence[FramePoses], max_persons: int, num_joints: int,
-                 max_gap: int = 30) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-frame poses -> ``keypoint [M, T, V, 2]``, ``keypoint_score [M, T, V]`` with PYSKL's greedy tracker.
-
-    Stand-in for ``pyskl.utils.tracking.track_poses`` (branch ``owndata``), the same rule: a track is alive while
-    its last pose is under ``max_gap`` frames old; poses go to alive tracks by least total cost
-    ``sum_joints max(2 |dxy|, |dscore|)`` (Hungarian); the rest start tracks; the ``max_persons`` longest are kept.
-    """
-    tracks: List[List[Tuple[int, np.ndarray]]] = []
-    for frame, found in enumerate(poses):
-        current = np.concatenate([found.keypoint, found.keypoint_score[..., None]], -1)
-        alive = [track for track in tracks if track[-1][0] > frame - max_gap]
-        taken = np.zeros(len(current), bool)
-        if alive and len(current):
-            last = np.stack([track[-1][1] for track in alive])
-            diff = last[:, None] - current[None]
-            cost = np.maximum(2 * np.linalg.norm(diff[..., :2], axis=-1), np.abs(diff[..., 2])).sum(-1)
-            for row, col in zip(*linear_sum_assignment(cost)):
-                alive[row].append((frame, current[col]))
-                taken[col] = True
-        tracks.extend([(frame, pose)] for pose in current[~taken])
-    kept = sorted(tracks, key=len, reverse=True)[:max_persons]
-    out = np.zeros((max(len(kept), 1), len(poses), num_joints, 3), np.float32)
-    for m, track in enumerate(kept):
-        out[m, [frame for frame, _ in track]] = np.stack([pose for _, pose in track])
-    return out[..., :2], out[..., 2]
-
-
 def stack_poses(poses: Sequence[FramePoses], backend: PoseBackend) -> Tuple[np.ndarray, np.ndarray]:
     """``keypoint [M, T, V, 2]`` and ``keypoint_score [M, T, V]``, zeros where nobody was found."""
-    if backend.max_persons > 1:
-        return link_persons(poses, backend.max_persons, backend.num_joints)
+    if backend.max_persons > 1:  # PYSKL's greedy tracker links the persons of consecutive frames
+        return track_poses([found.keypoint for found in poses], [found.keypoint_score for found in poses],
+                           max_tracks=backend.max_persons, num_joints=backend.num_joints)
     keypoint = np.zeros((1, len(poses), backend.num_joints, 2), np.float32)
     score = np.zeros((1, len(poses), backend.num_joints), np.float32)
     for t, found in enumerate(poses):

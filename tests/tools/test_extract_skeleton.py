@@ -2,7 +2,8 @@
 
 Most tests run the real extraction machinery (decoding, stacking, tracking, caching, the report) on small videos
 written here, with a back-end that needs no model (``spots.py``: every bright blob is a "person" with one joint at
-its centre); tests/slow/test_extraction_pool.py runs it in a process pool. The MediaPipe tests at the end need mediapipe and ../shared/data/ntu_sample.avi, and skip without them.
+its centre); tests/slow/test_extraction_pool.py runs it in a process pool. The MediaPipe tests at the end need
+mediapipe and ../shared/data/ntu_sample.avi, and skip without them.
 """
 import importlib.util
 import os
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from pyskl.extraction import (MEDIAPIPE_POSE_TO_COCO, FramePoses, build_backend, extract_skeletons, extract_video,
-                              link_persons, output_paths, parse_video_list, stack_poses)
+                              output_paths, parse_video_list, stack_poses)
 from tests.conftest import REPO_ROOT, shared_file
 
 from .spots import BrightSpots, moving_spot, write_spots_video
@@ -80,24 +81,17 @@ def poses(*people):
     return FramePoses(people[:, None, :2], people[:, None, 2])
 
 
-def test_linking_follows_each_person_whatever_the_detection_order():
+def test_multi_person_backends_link_persons_with_the_tracker():
+    """Through PYSKL's tracker (pyskl.utils.tracking, tested on its own in tests/utils/test_tracking.py)."""
     # A walks right along y=10, B stands at (50, 40); the detector lists them in either order; B is missed at t=2
     frames = [poses((10, 10, .9), (50, 40, .8)), poses((50, 40, .8), (12, 10, .9)), poses((14, 10, .9)),
               poses((50, 41, .7), (16, 10, .9))]
-    keypoint, score = link_persons(frames, max_persons=2, num_joints=1)
+    keypoint, score = stack_poses(frames, BrightSpots(max_persons=2))
     assert keypoint.shape == (2, 4, 1, 2) and score.shape == (2, 4, 1)
     np.testing.assert_allclose(keypoint[0, :, 0], [[10, 10], [12, 10], [14, 10], [16, 10]])  # the longest track first
     np.testing.assert_allclose(keypoint[1, :, 0], [[50, 40], [50, 40], [0, 0], [50, 41]])
     np.testing.assert_allclose(score[1, :, 0], [.8, .8, 0, .7])
-
-
-def test_linking_keeps_the_longest_tracks_and_breaks_them_after_a_gap():
-    # a person seen at t=0..1 and again at t=5..7 with max_gap=3 is two tracks; the longer one (3 frames) is kept
-    frames = [poses((5, 5, 1)), poses((5, 5, 1)), poses(), poses(), poses(), poses((6, 5, 1)), poses((6, 5, 1)),
-              poses((6, 5, 1))]
-    keypoint, score = link_persons(frames, max_persons=1, num_joints=1, max_gap=3)
-    np.testing.assert_array_equal(score[0, :, 0], [0, 0, 0, 0, 0, 1, 1, 1])
-    keypoint, score = link_persons([poses(), poses()], max_persons=2, num_joints=1)
+    keypoint, score = stack_poses([poses(), poses()], BrightSpots(max_persons=2))
     assert keypoint.shape == (1, 2, 1, 2) and not score.any()  # nobody: one all-zero person
 
 

@@ -63,3 +63,24 @@ class BaseRecognizer(BaseModel):
         if mode == 'tensor':
             return self._forward(inputs)
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def check_inputs(self, inputs: torch.Tensor, data_samples: Optional[List[ActionDataSample]] = None) -> None:
+        """Raise a ``ValueError`` naming the samples when ``inputs`` do not fit the backbone (subclasses)."""
+
+    def clip_scores(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Class scores of every clip (view) of every sample: ``[N, num_clips, K]`` (subclasses)."""
+        raise NotImplementedError
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[List[ActionDataSample]] = None) -> List[ActionDataSample]:
+        """Every clip's scores averaged (``test_cfg.average_clips``) into each sample's ``pred_score``."""
+        self.check_inputs(inputs, data_samples)
+        scores = self.average_clip(self.clip_scores(inputs))
+        if data_samples is None:
+            data_samples = [ActionDataSample() for _ in range(len(scores))]
+        for sample, score in zip(data_samples, scores):
+            sample.set_pred_score(score)
+        return data_samples
+
+    def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.clip_scores(inputs)

@@ -64,16 +64,3 @@ class Recognizer3D(BaseRecognizer):
             feat = feat if isinstance(feat, (tuple, list)) else (feat, )
             feats.append(torch.cat([f.mean(dim=(2, 3, 4)) for f in feat], dim=1))
         return torch.cat(feats).reshape(inputs.shape[0], inputs.shape[1], -1).mean(dim=1)
-
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[List[ActionDataSample]] = None) -> List[ActionDataSample]:
-        self.check_inputs(inputs, data_samples)
-        scores = self.average_clip(self.clip_scores(inputs))
-        if data_samples is None:
-            data_samples = [ActionDataSample() for _ in range(len(scores))]
-        for sample, score in zip(data_samples, scores):
-            sample.set_pred_score(score)
-        return data_samples
-
-    def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.clip_scores(inputs)

@@ -46,16 +46,3 @@ class RecognizerGCN(BaseRecognizer):
         bs, nc = inputs.shape[:2]
         scores = self.cls_head(self.extract_feat(inputs.reshape((bs * nc, ) + inputs.shape[2:])))
         return scores.reshape(bs, nc, -1)
-
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[List[ActionDataSample]] = None) -> List[ActionDataSample]:
-        self.check_inputs(inputs, data_samples)
-        scores = self.average_clip(self.clip_scores(inputs))
-        if data_samples is None:
-            data_samples = [ActionDataSample() for _ in range(len(scores))]
-        for sample, score in zip(data_samples, scores):
-            sample.set_pred_score(score)
-        return data_samples
-
-    def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.clip_scores(inputs)
