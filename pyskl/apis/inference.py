@@ -19,7 +19,7 @@ from mmengine.logging import print_log
 
 from pyskl.registry import MODELS
 from pyskl.utils import load_checkpoint, register_all_modules
-from pyskl.utils.label_maps import load_label_map
+from pyskl.utils.label_maps import label_map_of_annotation, load_label_map
 
 # What PYSKL's dataset adds to every annotation before the pipeline (PoseDataset.get_data_info does the same).
 DATASET_KEYS = dict(modality='Pose', start_index=0)
@@ -65,9 +65,18 @@ def _config_label_map(cfg: Config) -> Optional[str]:
     return None
 
 
+def _config_annotation(cfg: Config) -> Optional[str]:
+    for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset') or {}
+        if dataset.get('ann_file'):
+            return dataset['ann_file']
+    return cfg.get('ann_file')
+
+
 def _label_names(cfg: Config, checkpoint: dict, label_map: Optional[str], num_classes: Optional[int]):
     """Class names from ``label_map`` (a shipped name such as ``'nturgbd_60'``, or a file), else the config's label
-    map, else the classes an mmengine checkpoint recorded (``meta.dataset_meta.classes``)."""
+    map, else the classes an mmengine checkpoint recorded (``meta.dataset_meta.classes``), else the shipped label map
+    of the config's annotation file when it is one of PYSKL's (``ntu60_hrnet.pkl``: NTU-60's), of the model's size."""
     if label_map is not None:
         return tuple(load_label_map(label_map, num_classes))
     named = _config_label_map(cfg)
@@ -80,6 +89,11 @@ def _label_names(cfg: Config, checkpoint: dict, label_map: Optional[str], num_cl
     classes = ((checkpoint or {}).get('meta') or {}).get('dataset_meta', {}).get('classes')
     if classes and (num_classes is None or len(classes) == num_classes):
         return tuple(classes)
+    shipped = label_map_of_annotation(_config_annotation(cfg) or '')
+    if shipped is not None:
+        names = load_label_map(shipped)
+        if num_classes is None or len(names) == num_classes:
+            return tuple(names)
     return None
 
 
@@ -95,7 +109,8 @@ def init_recognizer(config: Union[str, Config], checkpoint: Optional[str] = None
             same outputs to float rounding, faster. Use ``False`` for a model to train further.
         label_map: class names: a shipped name (``'nturgbd_60'``, ``'k400'``, ``'gesture'``, ...; see
             ``pyskl.utils.label_maps.LABEL_MAPS``) or a file, one name per line. Default: the config's
-            ``label_map``, else the classes an mmengine checkpoint recorded. Kept as ``model.dataset_meta['classes']``.
+            ``label_map``, else the classes an mmengine checkpoint recorded, else the dataset's shipped names when
+            the config reads one of PYSKL's annotation files. Kept as ``model.dataset_meta['classes']``.
     """
     register_all_modules()
     cfg = config if isinstance(config, Config) else Config.fromfile(config)

@@ -10,8 +10,9 @@ The blocks compute their convs in their own ways (sibling 1x1 convs merged into 
 batched matmuls on the conv weights), always reading the conv modules' ``weight`` and ``bias``; folding rewrites
 those tensors, so every path uses the folded weights. Where only the scale can move (a shift that a graph
 aggregation or a data-dependent topology would spread unevenly over joints), the shift goes into the residual conv's
-bias when the block has one, and otherwise stays as a :class:`ChannelAffine` that only adds it. The data BatchNorm at
-the input (per joint and coordinate, before any conv) and the BatchNorm after MS-TCN's max-pool stay as they are.
+bias when the block has one, and otherwise stays as a :class:`ChannelAffine` that only adds it. Three kinds stay as
+they are: the data BatchNorm at the input (per joint and coordinate, before any conv), the BatchNorm after MS-TCN's
+max-pool (CTR-GCN, MS-G3D) and DG-STGCN's BatchNorm over its branches (the joints' mean is mixed in between).
 
 The folded model is for inference: training it would no longer normalise.
 """

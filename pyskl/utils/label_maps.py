@@ -5,6 +5,7 @@ files word for word). An installed wheel carries them as ``pyskl/label_map/<name
 package folder onto ``tools/data/label_map``), so a name resolves with or without a checkout.
 """
 import os.path as osp
+import re
 from pathlib import Path
 from typing import List, Optional
 
@@ -19,6 +20,25 @@ LABEL_MAPS = {
     'diving48': 'Diving48',
     'gesture': "the gesture demo's 40 classes (Jester's 27, then HaGRID's 13; PYSKL's GestureDataset.label_names)",
 }
+
+
+# PYSKL's annotation files (tools/data/README.md) -> their label map: ntu60_3danno.pkl, ntu120_hrnet.pkl, k400_hrnet.pkl
+ANNOTATION_LABEL_MAPS = (
+    (r'ntu60_', 'nturgbd_60'),
+    (r'ntu120_', 'nturgbd_120'),
+    (r'k400_', 'k400'),
+    (r'gym_', 'gym'),
+    (r'ucf101_', 'ucf101'),
+    (r'hmdb51_', 'hmdb51'),
+    (r'diving48_', 'diving48'),
+)
+
+
+def label_map_of_annotation(ann_file: str) -> Optional[str]:
+    """The shipped label map of one of PYSKL's annotation files, by its name (``.../ntu60_hrnet.pkl`` ->
+    ``'nturgbd_60'``), or None."""
+    name = osp.basename(str(ann_file))
+    return next((label_map for prefix, label_map in ANNOTATION_LABEL_MAPS if re.match(prefix, name)), None)
 
 
 def label_map_dir() -> Path:
@@ -56,4 +76,4 @@ def load_label_map(name_or_path: str, num_classes: Optional[int] = None) -> List
     return names
 
 
-__all__ = ['LABEL_MAPS', 'label_map_dir', 'label_map_path', 'load_label_map']
+__all__ = ['LABEL_MAPS', 'label_map_dir', 'label_map_of_annotation', 'label_map_path', 'load_label_map']

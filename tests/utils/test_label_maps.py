@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from pyskl.utils.label_maps import LABEL_MAPS, label_map_dir, label_map_path, load_label_map
+from pyskl.utils.label_maps import LABEL_MAPS, label_map_dir, label_map_of_annotation, label_map_path, load_label_map
 from tests.conftest import REPO_ROOT
 
 # PYSKL's GestureDataset.label_names (facts §7.3): Jester's 27 classes in PYSKL's order, then HaGRID's 13.
@@ -57,3 +57,18 @@ def test_unknown_names_and_wrong_lengths_are_errors():
         load_label_map('ntu60')
     with pytest.raises(ValueError, match='names 120 classes but the model has 60'):
         load_label_map('nturgbd_120', num_classes=60)
+
+
+@pytest.mark.parametrize('ann_file, name', [
+    ('data/nturgbd/ntu60_3danno.pkl', 'nturgbd_60'), ('data/nturgbd/ntu120_hrnet.pkl', 'nturgbd_120'),
+    ('data/k400/k400_hrnet.pkl', 'k400'), ('data/gym/gym_hrnet.pkl', 'gym'), ('ucf101_hrnet.pkl', 'ucf101'),
+    ('data/hmdb51/hmdb51_hrnet.pkl', 'hmdb51'), ('diving48_hrnet.pkl', 'diving48'),
+    ('data/synthetic/ntu3d.pkl', None), ('my_ntu60_copy.pkl', None)])
+def test_pyskls_annotation_files_name_their_label_maps(ann_file, name):
+    assert label_map_of_annotation(ann_file) == name
+
+
+def test_a_pyskl_config_gets_its_datasets_names_through_the_api():
+    from pyskl.apis import init_recognizer
+    model = init_recognizer(str(REPO_ROOT / 'configs/stgcn++/stgcn++_ntu120_xsub_hrnet/j.py'))
+    assert model.dataset_meta['classes'] == tuple(load_label_map('nturgbd_120'))
