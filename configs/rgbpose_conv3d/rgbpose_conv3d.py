@@ -114,12 +114,12 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # PYSKL trained with 8 GPUs x 6 samples = 48 per step at lr 0.0075. The LR scales linearly with the total batch:
-# lr = 0.0075 * (num_processes * batch_size) / 48. `--auto-scale-lr` applies this rule for you.
+# lr = 0.0075 * (num_processes * batch_size) / 48. tools/train.py applies this rule (--no-scale-lr keeps 0.0075).
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.0075, momentum=0.9, weight_decay=0.0001),
     clip_grad=dict(max_norm=40, norm_type=2))
 param_scheduler = [dict(type='MultiStepLR', milestones=[12, 16], gamma=0.1, by_epoch=True)]
-auto_scale_lr = dict(enable=False, base_batch_size=48)
+auto_scale_lr = dict(enable=True, base_batch_size=48)
 
 # The best checkpoint is chosen by the 1:1 fusion's top-1 (PYSKL's key_indicator).
 default_hooks = dict(

@@ -191,7 +191,7 @@ def test_recipe_is_pyskls(name):
     else:
         expected = [dict(type='MultiStepLR', milestones=schedule, gamma=0.1, by_epoch=True)]
     assert as_plain(cfg.param_scheduler) == expected
-    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=8 * batch)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=8 * batch)
     assert cfg.default_hooks.checkpoint.save_best == save_best
     assert cfg.default_hooks.logger.interval == 20
     assert cfg.work_dir == f'./work_dirs/rgbpose_conv3d/{name}'
