@@ -502,3 +502,41 @@ def test_dist_scripts_say_which_python_to_use(tmp_path):
         if proc.returncode == 0 or 'error:' not in proc.stderr:  # a system python with torch: nothing to show
             pytest.skip('a python on the system PATH imports torch')
         assert proc.returncode == 2 and 'set PYTHON=/path/to/its/python' in proc.stderr, proc.stderr
+
+
+# -- inference_recognizer --------------------------------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def tiny_model(tiny):
+    from pyskl.apis import init_recognizer
+    return init_recognizer(str(tiny[1]), str(tiny[2]), device='cpu')
+
+
+def _sample(tiny):
+    anno = tiny[3]['annotations'][0]
+    return dict(frame_dir='walk_1', keypoint=anno['keypoint'].copy())
+
+
+@pytest.mark.parametrize('value', [np.nan, np.inf])
+def test_inference_refuses_nan_and_inf_naming_the_sample(tiny, tiny_model, value):
+    from pyskl.apis import inference_recognizer
+    good, bad = _sample(tiny), _sample(tiny)
+    bad['frame_dir'] = 'walk_2'
+    bad['keypoint'][0, 3, 4, 1] = value
+    with pytest.raises(AnnotationError) as info:  # not NaN scores
+        inference_recognizer(tiny_model, [good, bad])
+    assert str(info.value) == ("inference input: sample 'walk_2': 'keypoint' has 1 NaN/inf value(s) (shape "
+                               f"{bad['keypoint'].shape})")
+
+
+def test_inference_takes_nested_python_lists(tiny, tiny_model):
+    from pyskl.apis import inference_recognizer
+    sample = _sample(tiny)
+    from_array = inference_recognizer(tiny_model, sample)
+    from_lists = inference_recognizer(tiny_model, dict(sample, keypoint=sample['keypoint'].tolist()))
+    np.testing.assert_allclose(from_lists.scores, from_array.scores, rtol=0, atol=1e-6)
+    assert np.isfinite(from_array.scores).all()
+    ragged = sample['keypoint'].tolist()
+    ragged[0][2] = ragged[0][2][:-1]  # one frame with a joint missing
+    with pytest.raises(AnnotationError, match="inference input: sample 'walk_1': 'keypoint' is not an array of "
+                                              'numbers of one shape'):
+        inference_recognizer(tiny_model, dict(sample, keypoint=ragged))
