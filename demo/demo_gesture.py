@@ -239,10 +239,14 @@ def build_parser():
     return parser
 
 
-def camera_frames(index: int):
+def open_camera(index: int) -> cv2.VideoCapture:
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         raise VideoError(f'camera {index}: OpenCV cannot open it (no webcam? try --camera 1, or --video FILE)')
+    return capture
+
+
+def camera_frames(capture: cv2.VideoCapture):
     misses = 0
     try:
         while misses < 30:  # a webcam drops a frame now and then; 30 in a row: it is gone
@@ -288,10 +292,10 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     try:
         model = init_recognizer(args.config, args.checkpoint)
+        frames = iter_frames(args.video) if args.video else camera_frames(open_camera(args.camera))
+        fps = video_fps(args.video) if args.video else 30.
         hands = build_backend('mediapipe-hands', max_persons=args.max_hands,
                               static_image_mode=not args.track_hands)
-        frames = iter_frames(args.video) if args.video else camera_frames(args.camera)
-        fps = video_fps(args.video) if args.video else 30.
     except (OSError, ValueError, ImportError, VideoError) as e:
         parser.exit(2, f'error: {e}\n')
     demo = GestureDemo(model, hands, every=args.every, topk=args.topk)
