@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
-from ..blocks import block_residual, bn_init, conv_branch_init, conv_init, mstcn, unit_tcn
+from ..blocks import (block_residual, bn_init, conv_branch_init, conv_init, kaiming_convs_unit_bns, mstcn,
+                      unit_tcn)
 from ..blocks.pointwise import conv1x1, pointwise, relu_with_shortcut, stacked
 from .utils import build_data_bn, data_bn_forward, load_pretrained, split_block_kwargs, stage_plan
 
@@ -128,11 +129,7 @@ class unit_aagcn(nn.Module):
     def init_weights(self):
         """PYSKL's init: kaiming convs, branch-scaled ``conv_d``, ``bn`` at 1e-6 (a block starts near identity),
         temporal and channel gates at 0."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                conv_init(m)
-            elif isinstance(m, nn.BatchNorm2d):
-                bn_init(m, 1)
+        kaiming_convs_unit_bns(self, nn.Conv2d)
         bn_init(self.bn, 1e-6)
         for conv in self.conv_d:
             conv_branch_init(conv, self.num_subset)

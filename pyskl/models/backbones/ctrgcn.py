@@ -10,7 +10,7 @@ import torch.nn as nn
 from pyskl.graph import Graph
 from pyskl.registry import MODELS
 
-from ..blocks import MSTCN, block_residual, bn_init, conv_init
+from ..blocks import MSTCN, block_residual, bn_init, conv_init, kaiming_convs_unit_bns
 from ..blocks.pointwise import conv1x1, pointwise, relu_with_shortcut, stacked
 from .utils import data_bn_forward, load_pretrained, stage_plan
 
@@ -60,11 +60,7 @@ class unit_ctrgcn(nn.Module):
     def init_weights(self):
         """Kaiming convs, unit BNs and ``bn`` at 1e-6 (a block starts near its residual), as PYSKL; ``A`` and
         ``alpha`` (0 when built) are left alone."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                conv_init(m)
-            elif isinstance(m, nn.BatchNorm2d):
-                bn_init(m, 1)
+        kaiming_convs_unit_bns(self, nn.Conv2d)
         bn_init(self.bn, 1e-6)
 
     def relations(self, x):

@@ -9,11 +9,10 @@ import math
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from pyskl.registry import MODELS
 
-from ..blocks import bn_init, build_act, conv_init
+from ..blocks import bn_init, build_act, kaiming_convs_unit_bns
 from .utils import channels_last_on_cpu, freeze_and_norm_eval, load_pretrained
 
 CONV3D = dict(type='Conv3d')
@@ -156,11 +155,7 @@ class X3D(nn.Module):
     def reset_parameters(self):
         """PYSKL's initialisation: Kaiming (fan_out) convs, unit BNs, and with ``zero_init_residual`` a zero last BN
         in every block."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                conv_init(m)
-            elif isinstance(m, _BatchNorm):
-                bn_init(m, 1)
+        kaiming_convs_unit_bns(self, nn.Conv3d)
         if self.zero_init_residual:
             for m in self.modules():
                 if isinstance(m, BlockX3D):

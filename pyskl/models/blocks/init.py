@@ -1,7 +1,8 @@
-"""Weight initialisers shared by the GCN blocks (PYSKL's ``init_func``)."""
+"""Weight initialisers shared by the blocks and backbones (PYSKL's ``init_func``)."""
 import math
 
 import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 def conv_init(conv: nn.Module) -> None:
@@ -25,3 +26,12 @@ def conv_branch_init(conv: nn.Conv2d, branches: int) -> None:
     nn.init.normal_(weight, 0, math.sqrt(2. / (n * k1 * k2 * branches)))
     if conv.bias is not None:
         nn.init.constant_(conv.bias, 0)
+
+
+def kaiming_convs_unit_bns(module: nn.Module, convs=(nn.Conv2d, nn.Conv3d)) -> None:
+    """PYSKL's usual start: every conv of ``convs`` kinds Kaiming (fan_out) with zero bias, every BatchNorm at 1."""
+    for m in module.modules():
+        if isinstance(m, convs):
+            conv_init(m)
+        elif isinstance(m, _BatchNorm):
+            bn_init(m, 1)
