@@ -9,13 +9,14 @@ Usage:
     python tools/misc/generate_gcn_configs.py            # (re)write configs/
     python tools/misc/generate_gcn_configs.py --check    # exit 1 if a file on disk differs from what it would write
 """
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import config_rendering  # noqa: E402
+from config_rendering import render_value  # noqa: E402
 
 STREAMS = {'j': 'joint', 'b': 'bone', 'jm': 'joint motion', 'bm': 'bone motion'}
 
@@ -223,17 +224,6 @@ def pipeline(exp: Experiment, stream: str, phase: str) -> List[dict]:
 # ----------------------------------------------------------------------------------------------------------------
 # Rendering
 
-def render_value(value) -> str:
-    """Python source of a config value; dicts become ``dict(k=v)`` calls like hand-written OpenMMLab configs."""
-    if isinstance(value, dict):
-        return 'dict(' + ', '.join(f'{k}={render_value(v)}' for k, v in value.items()) + ')'
-    if isinstance(value, list):
-        return '[' + ', '.join(render_value(v) for v in value) + ']'
-    if isinstance(value, tuple):
-        return '(' + ', '.join(render_value(v) for v in value) + (',)' if len(value) == 1 else ')')
-    return repr(value)
-
-
 def render_model(exp: Experiment) -> str:
     backbone = backbone_cfg(exp)
     lines = ['model = dict(', "    type='RecognizerGCN',", '    backbone=dict(']
@@ -353,35 +343,11 @@ def render_all() -> Dict[str, str]:
 
 def differences(config_dir: Path) -> List[Tuple[str, str]]:
     """``(path, why)`` for every file that is missing or differs from what this script writes."""
-    found = []
-    for rel, text in render_all().items():
-        path = config_dir / rel
-        if not path.exists():
-            found.append((rel, 'missing'))
-        elif path.read_text() != text:
-            found.append((rel, 'differs'))
-    return found
+    return config_rendering.differences(render_all(), config_dir)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out-dir', type=Path, default=REPO_ROOT / 'configs',
-                        help='the configs folder to write or check (default: %(default)s)')
-    parser.add_argument('--check', action='store_true', help='write nothing; exit 1 if a file is missing or differs')
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = differences(args.out_dir)
-        for rel, why in stale:
-            print(f'{args.out_dir / rel}: {why}')
-        print(f'{len(stale)} of {len(render_all())} GCN configs out of date' if stale else 'all GCN configs up to date')
-        return 1 if stale else 0
-    configs = render_all()
-    for rel, text in configs.items():
-        path = args.out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    print(f'wrote {len(configs)} configs under {args.out_dir}')
-    return 0
+    return config_rendering.generator_main(render_all, 'GCN', __doc__.split('\n\n')[0], argv)
 
 
 if __name__ == '__main__':

@@ -9,13 +9,15 @@ Usage:
     python tools/misc/generate_posec3d_configs.py            # (re)write configs/posec3d/
     python tools/misc/generate_posec3d_configs.py --check    # exit 1 if a file on disk differs from what it would write
 """
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import config_rendering  # noqa: E402
+from config_rendering import Name, render_value  # noqa: E402
+
 LINE_LENGTH = 120
 
 
@@ -159,10 +161,6 @@ def model_cfg(exp: Experiment) -> dict:
 # ----------------------------------------------------------------------------------------------------------------
 # Pipelines
 
-class Name(str):
-    """A config-level variable: rendered as its name, e.g. ``left_kp``."""
-
-
 LEFT_KP, RIGHT_KP = [1, 3, 5, 7, 9, 11, 13, 15], [2, 4, 6, 8, 10, 12, 14, 16]
 SKELETONS = [[0, 5], [0, 6], [5, 7], [7, 9], [6, 8], [8, 10], [5, 11], [11, 13], [13, 15], [6, 12], [12, 14],
              [14, 16], [0, 1], [0, 2], [1, 3], [2, 4], [11, 12]]
@@ -203,19 +201,6 @@ def pipeline(exp: Experiment, stream: str, phase: str) -> List[dict]:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Rendering
-
-def render_value(value) -> str:
-    """Python source of a config value; dicts become ``dict(k=v)`` calls like hand-written OpenMMLab configs."""
-    if isinstance(value, Name):
-        return str(value)
-    if isinstance(value, dict):
-        return 'dict(' + ', '.join(f'{k}={render_value(v)}' for k, v in value.items()) + ')'
-    if isinstance(value, list):
-        return '[' + ', '.join(render_value(v) for v in value) + ']'
-    if isinstance(value, tuple):
-        return '(' + ', '.join(render_value(v) for v in value) + (',)' if len(value) == 1 else ')')
-    return repr(value)
-
 
 def fill(opening: str, items: Sequence[str], closing: str, indent: int = 0) -> str:
     """``opening`` + comma-separated ``items`` + ``closing``, on one line if it fits, else filled into lines of at
@@ -392,36 +377,11 @@ def render_all() -> Dict[str, str]:
 
 def differences(config_dir: Path) -> List[Tuple[str, str]]:
     """``(path, why)`` for every file that is missing or differs from what this script writes."""
-    found = []
-    for rel, text in render_all().items():
-        path = config_dir / rel
-        if not path.exists():
-            found.append((rel, 'missing'))
-        elif path.read_text() != text:
-            found.append((rel, 'differs'))
-    return found
+    return config_rendering.differences(render_all(), config_dir)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out-dir', type=Path, default=REPO_ROOT / 'configs',
-                        help='the configs folder to write or check (default: %(default)s)')
-    parser.add_argument('--check', action='store_true', help='write nothing; exit 1 if a file is missing or differs')
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = differences(args.out_dir)
-        for rel, why in stale:
-            print(f'{args.out_dir / rel}: {why}')
-        print(f'{len(stale)} of {len(render_all())} PoseC3D configs out of date' if stale else
-              'all PoseC3D configs up to date')
-        return 1 if stale else 0
-    configs = render_all()
-    for rel, text in configs.items():
-        path = args.out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    print(f'wrote {len(configs)} configs under {args.out_dir}')
-    return 0
+def main(argv=None) -> int:
+    return config_rendering.generator_main(render_all, 'PoseC3D', __doc__.split('\n\n')[0], argv)
 
 
 if __name__ == '__main__':
