@@ -17,18 +17,9 @@ from mmengine.config import Config
 
 import pyskl.utils.fileio as fileio
 from pyskl.registry import MODELS
-from tests.tools.helpers import python_tool, tool_env
+from tests.tools.helpers import python_tool, tool_env, wait_for
 
 from .helpers import REPO, read_pickle, run_tool_here, write_tiny_config
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f'timed out waiting for {what}')
 
 
 def _temporaries(folder):
@@ -45,8 +36,8 @@ def test_a_kill_during_a_checkpoint_save_leaves_the_previous_checkpoint_and_resu
     proc = subprocess.Popen([sys.executable, str(REPO / 'tools' / 'train.py'), str(cfg), '--seed', '0'], cwd=REPO,
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_for(lambda: list(work.glob('.epoch_2.pth.*.tmp')) or proc.poll() is not None, 240,
-                  'the save of epoch_2.pth to start')
+        wait_for(lambda: list(work.glob('.epoch_2.pth.*.tmp')) or proc.poll() is not None, 240,
+                 'the save of epoch_2.pth to start', poll=0.02)
         assert proc.poll() is None, (tmp_path / 'killed.log').read_text()[-3000:]
         time.sleep(0.2)  # well inside the write: it takes > 1 s
     finally:
@@ -201,8 +192,8 @@ def test_a_writer_killed_mid_write_leaves_the_old_file_or_none(tmp_path, old):
         out.write_bytes(old)
     proc = subprocess.Popen([sys.executable, '-c', WRITER, str(out)], cwd=REPO, env=tool_env())
     try:
-        _wait_for(lambda: any(p.stat().st_size > 1 << 20 for p in tmp_path.glob('.big.pkl.*.tmp'))
-                  or proc.poll() is not None, 120, 'the write to start')
+        wait_for(lambda: any(p.stat().st_size > 1 << 20 for p in tmp_path.glob('.big.pkl.*.tmp'))
+                 or proc.poll() is not None, 120, 'the write to start', poll=0.02)
         assert proc.poll() is None, 'the writer finished before it could be killed'
     finally:
         proc.send_signal(signal.SIGKILL)

@@ -5,24 +5,14 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import torch
 
 from pyskl.datasets.synthetic import label_map_path, write_synthetic_dataset
-from tests.tools.helpers import REPO, bash_tool, tool_env
+from tests.tools.helpers import REPO, bash_tool, tool_env, wait_for
 
 CONFIG = REPO / 'configs' / 'quickstart' / 'stgcn++_synthetic_ntu3d_j.py'
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f'timed out waiting for {what}')
 
 
 def rank_pid(config: Path, rank: int):
@@ -66,8 +56,8 @@ def test_killing_one_rank_and_resuming_ends_like_an_uninterrupted_run(tmp_path):
                              *map(str, _args(data, work))], cwd=REPO, env=tool_env(), stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_for(lambda: (work / 'epoch_1.pth').exists() or proc.poll() is not None, 900, 'epoch_1.pth')
-        _wait_for(lambda: 'Epoch(train) [2][' in (tmp_path / 'killed.log').read_text() or proc.poll() is not None,
+        wait_for(lambda: (work / 'epoch_1.pth').exists() or proc.poll() is not None, 900, 'epoch_1.pth')
+        wait_for(lambda: 'Epoch(train) [2][' in (tmp_path / 'killed.log').read_text() or proc.poll() is not None,
                   300, 'epoch 2 to start')
         assert proc.poll() is None, 'training ended before it could be killed'
         victim = rank_pid(CONFIG, 1)

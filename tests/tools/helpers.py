@@ -3,6 +3,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,13 @@ def python_tool(name, *args, **kwargs):
 
 def bash_tool(name, *args, **kwargs):
     return run(['bash', REPO / 'tools' / name, *args], **kwargs)
+
+
+def wait_for(predicate, timeout, what, poll=0.2):
+    """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(poll)
+    raise AssertionError(f'timed out waiting for {what}')

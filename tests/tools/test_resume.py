@@ -3,20 +3,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import torch
 
-from .helpers import REPO, python_tool, tool_env, write_tiny_config
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f'timed out waiting for {what}')
+from .helpers import REPO, python_tool, tool_env, wait_for, write_tiny_config
 
 
 def test_resume_after_kill_mid_epoch(tmp_path):
@@ -24,12 +14,14 @@ def test_resume_after_kill_mid_epoch(tmp_path):
     cfg = write_tiny_config(tmp_path, max_epochs=3, batch_size=2, num_train=60)
     work = tmp_path / 'work'
     log = open(tmp_path / 'first_run.log', 'w')
+    # unbuffered, so that the log shows epoch 2's first iteration when it happens, not a buffer later
     proc = subprocess.Popen([sys.executable, str(REPO / 'tools' / 'train.py'), str(cfg), '--seed', '0'], cwd=REPO,
-                            env=tool_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                            env=dict(tool_env(), PYTHONUNBUFFERED='1'), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     try:
-        _wait_for(lambda: (work / 'epoch_1.pth').exists() or proc.poll() is not None, 240, 'epoch_1.pth')
+        wait_for(lambda: (work / 'epoch_1.pth').exists() or proc.poll() is not None, 240, 'epoch_1.pth')
         assert proc.poll() is None, 'training ended before it could be killed: make the epochs longer'
-        _wait_for(lambda: 'Epoch(train) [2][' in (tmp_path / 'first_run.log').read_text(), 60, 'epoch 2 to start')
+        wait_for(lambda: 'Epoch(train) [2][' in (tmp_path / 'first_run.log').read_text(), 60, 'epoch 2 to start')
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
