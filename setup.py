@@ -25,7 +25,9 @@ setup(
     packages=find_packages(include=['pyskl', 'pyskl.*']),
     python_requires='>=3.10',
     install_requires=read_requirements('requirements.txt'),
-    extras_require={'tests': read_requirements('requirements/tests.txt'),
-                    'extract': read_requirements('requirements/extract.txt')},
+    # tests: decord too, so that the decoding tests compare both video back-ends
+    extras_require={'tests': read_requirements('requirements/tests.txt') + read_requirements('requirements/video.txt'),
+                    'extract': read_requirements('requirements/extract.txt'),
+                    'video': read_requirements('requirements/video.txt')},
     zip_safe=False,
 )

@@ -20,7 +20,8 @@ import os
 import os.path as osp
 import shutil
 import subprocess
-from typing import Iterator, Optional, Sequence, Tuple
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -126,33 +127,44 @@ class VideoReader:
 
 
 class DecordReader(VideoReader):
-    """decord's ``VideoReader`` (its frame count is that of the packets it indexed, so a truncated file is shorter)."""
+    """decord's ``VideoReader`` (its frame count is that of the packets it indexed, so a truncated file is shorter).
+
+    With ``fallback`` (``backend='auto'``), frames decord fails to decode (e.g. from a file cut inside a packet) are
+    decoded again with OpenCV, whose error then names what is wrong.
+    """
 
     backend = 'decord'
 
-    def __init__(self, path: str, num_threads: int = 1):
+    def __init__(self, path: str, num_threads: int = 1, fallback: bool = False):
         super().__init__(path)
         import decord
         _check_file(path)
+        self.num_threads, self.fallback = num_threads, fallback
         try:
             self._reader = decord.VideoReader(path, num_threads=num_threads)
         except Exception as e:  # decord raises its own DECORDError (a RuntimeError) with C++ context
             raise VideoError(f'{path}: decord cannot open it ({_first_line(e)})') from e
         self.num_frames = len(self._reader)
 
+    def _decode(self, indices, mode):
+        if mode == 'accurate':
+            return self._reader.get_batch(indices.tolist()).asnumpy()
+        self._reader.seek(0)
+        frames = []
+        for index in indices.tolist():
+            self._reader.seek(index)
+            frames.append(self._reader.next().asnumpy())
+        return np.stack(frames)
+
     def _frames(self, indices, mode):
         try:
-            if mode == 'accurate':
-                return self._reader.get_batch(indices.tolist()).asnumpy()
-            self._reader.seek(0)
-            frames = []
-            for index in indices.tolist():
-                self._reader.seek(index)
-                frames.append(self._reader.next().asnumpy())
-            return np.stack(frames)
+            return self._decode(indices, mode)
         except Exception as e:
-            raise VideoError(f'{self.path}: decord cannot decode frames {_index_range(indices)} '
-                             f'({_first_line(e)})') from e
+            if not self.fallback:
+                raise VideoError(f'{self.path}: decord cannot decode frames {_index_range(indices)} '
+                                 f'({_first_line(e)})') from e
+        with OpenCVReader(self.path, self.num_threads) as reader:
+            return reader.frames(indices, mode)
 
     def close(self):
         self._reader = None
@@ -245,7 +257,7 @@ def open_video(path: str, backend: str = 'auto', num_threads: int = 1) -> VideoR
                               "which falls back to OpenCV)")
         return DecordReader(path, num_threads)
     try:
-        return DecordReader(path, num_threads)
+        return DecordReader(path, num_threads, fallback=True)
     except VideoError as decord_error:
         try:
             return OpenCVReader(path, num_threads)
@@ -414,3 +426,74 @@ def compress_video(src: str, dst: str, short_side: int = 540, encoder: str = 'au
         if osp.exists(tmp):
             os.remove(tmp)
     return encoder
+
+
+VIDEO_SUFFIXES = ('.avi', '.mp4', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv')
+
+
+def find_compress_jobs(src: str, dst: str, suffixes: Sequence[str] = VIDEO_SUFFIXES,
+                       strip_suffix: str = '') -> List[Tuple[str, str]]:
+    """``(source, output)`` pairs for every video under ``src``, sorted; errors when two sources map to one output."""
+    suffixes = tuple(s.lower() for s in suffixes)
+    jobs, seen = [], {}
+    dst_real = osp.realpath(dst)
+    for folder, subfolders, files in os.walk(src):
+        # the outputs are not inputs when DST lies inside SRC
+        subfolders[:] = sorted(d for d in subfolders if osp.realpath(osp.join(folder, d)) != dst_real)
+        for name in sorted(files):
+            stem, suffix = osp.splitext(name)
+            if name.startswith('.') or suffix.lower() not in suffixes:
+                continue
+            if strip_suffix and stem.endswith(strip_suffix):
+                stem = stem[:-len(strip_suffix)]
+            source = osp.join(folder, name)
+            output = osp.normpath(osp.join(dst, osp.relpath(folder, src), stem + '.mp4'))
+            if output in seen:
+                raise ValueError(f'{seen[output]} and {source} would both be written to {output}')
+            seen[output] = source
+            jobs.append((source, output))
+    return jobs
+
+
+def _compress(job: Tuple[str, str], height: int, encoder: str, crf: int) -> Tuple[str, Optional[str]]:
+    source, output = job
+    try:
+        compress_video(source, output, height, encoder, crf)
+    except (VideoError, OSError, ValueError) as e:
+        return source, str(e) if source in str(e) else f'{source}: {e}'
+    return source, None
+
+
+def compress_folder(src: str, dst: str, height: int = 540, workers: int = 1, encoder: str = 'auto', crf: int = 18,
+                    suffixes: Sequence[str] = VIDEO_SUFFIXES, strip_suffix: str = '', progress: bool = True) -> dict:
+    """:func:`compress_video` for every video under ``src`` whose output (``dst/<subfolder>/<name>.mp4``,
+    ``strip_suffix`` taken off the name) does not exist yet, ``workers`` at a time, with a progress bar. Returns
+    ``dict(done=[...], skipped=[...], failed={source: reason})``; raises before any work for a missing ``src``, a
+    folder without videos, or two videos that would be written to one name."""
+    if not osp.isdir(src):
+        raise FileNotFoundError(f'source folder {src} does not exist')
+    jobs = find_compress_jobs(src, dst, suffixes, strip_suffix)
+    if not jobs:
+        raise ValueError(f'no video ({", ".join(suffixes)}) under {src}')
+    todo = [job for job in jobs if not osp.exists(job[1])]
+    report = dict(done=[], skipped=[source for source, output in jobs if osp.exists(output)], failed={})
+    from tqdm import tqdm
+    with tqdm(total=len(todo), unit='video', disable=not (progress and todo), dynamic_ncols=True) as bar:
+        if workers == 1 or len(todo) <= 1:
+            for job in todo:
+                _record(report, bar, *_compress(job, height, encoder, crf))
+        else:
+            with ProcessPoolExecutor(min(workers, len(todo))) as pool:
+                futures = [pool.submit(_compress, job, height, encoder, crf) for job in todo]
+                for future in as_completed(futures):
+                    _record(report, bar, *future.result())
+    return report
+
+
+def _record(report: dict, bar, source: str, error: Optional[str]) -> None:
+    if error is None:
+        report['done'].append(source)
+    else:
+        report['failed'][source] = error
+        bar.write(f'failed: {error}')
+    bar.update()

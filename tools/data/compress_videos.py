@@ -13,84 +13,9 @@ when complete, so an interrupted run leaves no half-written ``.mp4``. Exit statu
 when some failed (listed with their reasons), 2 for bad arguments.
 """
 import argparse
-import os
-import os.path as osp
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import List, Optional, Sequence, Tuple
 
-from tqdm import tqdm
-
-from pyskl.utils.video import ENCODERS, VideoError, compress_video, ffmpeg_available
-
-VIDEO_SUFFIXES = ('.avi', '.mp4', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv')
-
-
-def find_jobs(src: str, dst: str, suffixes: Sequence[str] = VIDEO_SUFFIXES,
-              strip_suffix: str = '') -> List[Tuple[str, str]]:
-    """``(source, output)`` pairs for every video under ``src``, sorted; errors when two sources map to one output."""
-    suffixes = tuple(s.lower() for s in suffixes)
-    jobs, seen = [], {}
-    dst_real = osp.realpath(dst)
-    for folder, subfolders, files in os.walk(src):
-        # the outputs are not inputs when DST lies inside SRC
-        subfolders[:] = sorted(d for d in subfolders if osp.realpath(osp.join(folder, d)) != dst_real)
-        for name in sorted(files):
-            stem, suffix = osp.splitext(name)
-            if name.startswith('.') or suffix.lower() not in suffixes:
-                continue
-            if strip_suffix and stem.endswith(strip_suffix):
-                stem = stem[:-len(strip_suffix)]
-            source = osp.join(folder, name)
-            output = osp.join(dst, osp.relpath(folder, src), stem + '.mp4')
-            output = osp.normpath(output)
-            if output in seen:
-                raise ValueError(f'{seen[output]} and {source} would both be written to {output}')
-            seen[output] = source
-            jobs.append((source, output))
-    return jobs
-
-
-def _compress(job: Tuple[str, str], height: int, encoder: str, crf: int) -> Tuple[str, Optional[str]]:
-    source, output = job
-    try:
-        compress_video(source, output, height, encoder, crf)
-    except (VideoError, OSError, ValueError) as e:
-        return source, str(e) if source in str(e) else f'{source}: {e}'
-    return source, None
-
-
-def compress_folder(src: str, dst: str, height: int = 540, workers: int = 1, encoder: str = 'auto', crf: int = 18,
-                    suffixes: Sequence[str] = VIDEO_SUFFIXES, strip_suffix: str = '', progress: bool = True) -> dict:
-    """Compress every video under ``src`` that has no output yet. Returns ``dict(done=[...], skipped=[...],
-    failed={source: reason})``."""
-    if not osp.isdir(src):
-        raise FileNotFoundError(f'source folder {src} does not exist')
-    jobs = find_jobs(src, dst, suffixes, strip_suffix)
-    if not jobs:
-        raise ValueError(f'no video ({", ".join(suffixes)}) under {src}')
-    todo = [job for job in jobs if not osp.exists(job[1])]
-    report = dict(done=[], skipped=[source for source, output in jobs if osp.exists(output)], failed={})
-    with tqdm(total=len(todo), unit='video', disable=not (progress and todo), dynamic_ncols=True) as bar:
-        if workers == 1 or len(todo) <= 1:
-            results = (_compress(job, height, encoder, crf) for job in todo)
-            for source, error in results:
-                _record(report, bar, source, error)
-        else:
-            with ProcessPoolExecutor(min(workers, len(todo))) as pool:
-                futures = [pool.submit(_compress, job, height, encoder, crf) for job in todo]
-                for future in as_completed(futures):
-                    _record(report, bar, *future.result())
-    return report
-
-
-def _record(report: dict, bar, source: str, error: Optional[str]) -> None:
-    if error is None:
-        report['done'].append(source)
-    else:
-        report['failed'][source] = error
-        bar.write(f'failed: {error}')
-    bar.update()
+from pyskl.utils.video import ENCODERS, VIDEO_SUFFIXES, compress_folder, ffmpeg_available
 
 
 def build_parser():
