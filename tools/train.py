@@ -22,8 +22,13 @@ def parse_args(argv=None):
     parser.add_argument('--deterministic', action='store_true', help='deterministic cuDNN / torch algorithms')
     parser.add_argument('--compile', action='store_true', help='torch.compile the model (first steps are slow)')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA only)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the LR linearly with the total batch (config auto_scale_lr.base_batch_size)')
+    lr = parser.add_mutually_exclusive_group()
+    lr.add_argument('--no-scale-lr', dest='scale_lr', action='store_false',
+                    help='keep the config\'s lr as written. By default the lr scales linearly with the total batch '
+                    '(processes x batch_size) against the config\'s auto_scale_lr.base_batch_size, when it states one')
+    lr.add_argument('--auto-scale-lr', dest='scale_lr', action='store_true',
+                    help='the default now (kept so that PYSKL-style commands still run)')
+    parser.set_defaults(scale_lr=True)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch'], default=None,
                         help='pytorch under torchrun (set by dist_train.sh), none for one process')
@@ -40,7 +45,7 @@ def main(argv=None):
     launcher = args.launcher or ('pytorch' if launched_by_torchrun() else 'none')
     cfg = train_config(args.config, work_dir=args.work_dir, validate=args.validate, resume=args.resume,
                        seed=args.seed, deterministic=args.deterministic, cfg_options=args.cfg_options,
-                       compile=args.compile, amp=args.amp, auto_scale_lr=args.auto_scale_lr, launcher=launcher)
+                       compile=args.compile, amp=args.amp, scale_lr=args.scale_lr, launcher=launcher)
     train(cfg, test_best=args.test_best, test_last=args.test_last)
 
 

@@ -78,12 +78,13 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=8, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-# Tuned for 2 processes x 16 samples (base_batch_size below): another total batch scales the LR linearly.
+# Tuned for 2 processes x 16 samples (base_batch_size below): tools/train.py scales the LR linearly for another
+# total batch (--no-scale-lr keeps 0.1).
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0003),
     clip_grad=dict(max_norm=40, norm_type=2))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=8, eta_min=0, by_epoch=True, convert_to_iter_based=True)]
-auto_scale_lr = dict(enable=False, base_batch_size=32)
+auto_scale_lr = dict(enable=True, base_batch_size=32)
 
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=1),

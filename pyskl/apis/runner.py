@@ -4,7 +4,7 @@ and DDP; this module only prepares its config."""
 import glob
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
@@ -47,11 +47,57 @@ def _setup_launcher(cfg: Config, launcher: str) -> None:
             cfg.model_wrapper_cfg = wrapper
 
 
+def _lr_opt_out(cfg_options: Optional[dict]) -> bool:
+    """Whether ``--cfg-options`` turned the LR rule off (``auto_scale_lr.enable=False``)."""
+    options = cfg_options or {}
+    enable = options.get('auto_scale_lr.enable', (options.get('auto_scale_lr') or {}).get('enable'))
+    return enable is not None and not enable
+
+
+def _set_lr_rule(cfg: Config, scale_lr: bool, cfg_options: Optional[dict]) -> None:
+    """Turn mmengine's linear LR rule on for a config that states its ``auto_scale_lr.base_batch_size``.
+
+    PYSKL's configs (and configs copied from them) say ``enable=False``, so a copied config ran at PYSKL's lr for
+    8 x 16 samples whatever batch it really had. Here the rule is the default wherever the base batch is known: the file's
+    ``enable`` is overridden, and only an explicit opt-out (``scale_lr=False``, i.e. ``--no-scale-lr``, or
+    ``--cfg-options auto_scale_lr.enable=False``) keeps the lr as written.
+    """
+    rule = cfg.get('auto_scale_lr')
+    if not rule or rule.get('base_batch_size') is None:
+        return
+    rule.enable = bool(scale_lr) and not _lr_opt_out(cfg_options)
+
+
+def lr_rule_message(cfg: Config, world_size: int) -> Optional[Tuple[str, bool]]:
+    """One line on the learning rate this run uses against the config's base batch, and whether it is a warning (the
+    rule is off and the batches differ); None when the config states no ``auto_scale_lr.base_batch_size``."""
+    rule = cfg.get('auto_scale_lr') or {}
+    base_batch = rule.get('base_batch_size')
+    optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
+    loader = cfg.get('train_dataloader') or {}
+    if base_batch is None or 'lr' not in optimizer or 'batch_size' not in loader:
+        return None
+    lr, batch = optimizer['lr'], world_size * loader['batch_size']
+    scaled = lr * batch / base_batch
+    run = f'this run\'s total batch is {batch} ({world_size} process(es) x {loader["batch_size"]})'
+    if rule.get('enable'):
+        return (f'LR: {lr:g} is the config\'s lr for a total batch of {base_batch}; {run}, so lr = {scaled:g} '
+                '(linear scaling rule; --no-scale-lr keeps the config\'s lr)'), False
+    if batch != base_batch:
+        return (f'LR: {lr:g} is the config\'s lr for a total batch of {base_batch}, but {run} and the linear scaling '
+                f'rule is off (--no-scale-lr): it would give {scaled:g}'), True
+    return f'LR: {lr:g} for a total batch of {batch}, as the config states', False
+
+
 def train_config(config: Union[str, Config], work_dir: Optional[str] = None, validate: bool = False,
                  resume: Union[None, bool, str] = None, seed: Optional[int] = None, deterministic: bool = False,
                  cfg_options: Optional[dict] = None, compile: bool = False, amp: bool = False,
-                 auto_scale_lr: bool = False, launcher: str = 'none') -> Config:
-    """The Runner config for training ``config`` with PYSKL's command-line options applied."""
+                 scale_lr: bool = True, launcher: str = 'none') -> Config:
+    """The Runner config for training ``config`` with PYSKL's command-line options applied.
+
+    ``scale_lr``: scale the lr linearly with the total batch (``processes x batch_size``) against the config's
+    ``auto_scale_lr.base_batch_size``, when it states one (see :func:`_set_lr_rule`); False keeps PYSKL's behaviour.
+    """
     cfg = load_config(config, cfg_options)
     cfg.work_dir = work_dir or cfg.get('work_dir') or _default_work_dir(config)
     if not validate:  # mmengine trains without validation only when all three are unset
@@ -72,10 +118,7 @@ def train_config(config: Union[str, Config], work_dir: Optional[str] = None, val
                                'by leaving --amp out')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if auto_scale_lr:
-        if 'auto_scale_lr' not in cfg:
-            raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=...)` in the config')
-        cfg.auto_scale_lr.enable = True
+    _set_lr_rule(cfg, scale_lr, cfg_options)
     _add_input_check(cfg)
     # DDP does not broadcast BatchNorm statistics (broadcast_buffers=False, as PYSKL): average them across processes
     # after every epoch so that checkpoints, validation and --test-last see the same model on every rank.
@@ -113,6 +156,10 @@ def train(cfg: Config, test_best: bool = False, test_last: bool = False) -> dict
     if test_best and cfg.get('val_evaluator') is None:
         raise ValueError('--test-best needs --validate (the best checkpoint is chosen on the validation split)')
     runner = Runner.from_cfg(cfg)
+    lr_line = lr_rule_message(cfg, runner.world_size)
+    if lr_line:  # the logger prints on rank 0 only, and writes the work dir's log
+        message, warn = lr_line
+        (runner.logger.warning if warn else runner.logger.info)(message)
     runner.train()
     results = {}
     if test_last:

@@ -12,6 +12,8 @@ from .functional import confusion_matrix, mean_class_accuracy, top_k_accuracy
 
 # The names ``tools/test.py --eval`` accepts.
 KNOWN_METRICS = ('top_k_accuracy', 'mean_class_accuracy')
+# PYSKL's RGBPose score mixes (rgb weight, pose weight), reported as ``RGBPose_{name}_{metric}``
+RGBPOSE_MIXES = {'1:1': (1, 1), '2:1': (2, 1), '1:2': (1, 2)}
 
 
 def _to_numpy(value) -> np.ndarray:
@@ -76,9 +78,23 @@ def save_confusion_matrix(counts: np.ndarray, filename: str, classes: Optional[S
         np.save(f, counts)
 
 
+def _stack_streams(per_sample: List) -> Dict[str, np.ndarray]:
+    """``[N, K]`` scores of each stream from the samples' ``{stream: [K]}``; every sample must have the same
+    streams."""
+    names = list(per_sample[0]) if isinstance(per_sample[0], dict) else []
+    if any(not isinstance(s, dict) or list(s) != names for s in per_sample):
+        raise ValueError(f'the samples do not all carry scores of the same streams {names} (pred_scores)')
+    return {name: np.stack([s[name] for s in per_sample]) for name in names}
+
+
 @METRICS.register_module()
 class AccMetric(BaseMetric):
     """Top-k accuracy and mean class accuracy over the whole test set, in dataset order.
+
+    A model that scores several streams (RGBPose: ``pred_scores = dict(rgb=..., pose=...)`` on each sample) gets the
+    keys of each stream prefixed by its name (``rgb_top1_acc``, ...) and, for ``rgb`` + ``pose``, PYSKL's score
+    mixes ``RGBPose_1:1_top1_acc``, ``RGBPose_2:1_...`` and ``RGBPose_1:2_...`` (``2:1`` = 2 x rgb + pose), as
+    PYSKL's ``BaseDataset.evaluate`` names them.
 
     Args:
         metric_list (str | sequence[str]): Any of ``'top_k_accuracy'`` and ``'mean_class_accuracy'`` (the names
@@ -86,9 +102,9 @@ class AccMetric(BaseMetric):
             ``metrics`` key as an ``Evaluator`` config.
         topk (int | sequence[int]): The ``k`` of each ``top{k}_acc`` key.
         out_file (str, optional): Write PYSKL's ``--out`` pickle here: a list with one float score vector per
-            sample, in dataset order.
-        confusion_matrix (str, optional): PNG path for a plot of the row-normalised confusion matrix; the raw
-            counts are saved beside it as ``.npy``.
+            sample (a dict of them per stream for several streams), in dataset order.
+        confusion_matrix (str, optional): PNG path for a plot of the row-normalised confusion matrix (of the
+            streams' sum for several streams: RGBPose's 1:1 mix); the raw counts are saved beside it as ``.npy``.
         classes (sequence[str], optional): Class names for the plot; defaults to the dataset's ``classes``.
         collect_device (str): Where results are gathered across ranks (``'cpu'`` or ``'gpu'``).
         prefix (str, optional): Prefix of the reported keys; none by default, to keep PYSKL's names.
@@ -139,8 +155,32 @@ class AccMetric(BaseMetric):
             label = _to_numpy(sample.get('gt_label')).reshape(-1)
             if label.size != 1:
                 raise ValueError(f'sample_idx {sample_idx}: gt_label must hold one class index, got {label}')
-            score = _to_numpy(sample.get('pred_score')).astype(np.float32).reshape(-1)
+            streams = sample.get('pred_scores')
+            if streams is not None:
+                score = {name: _to_numpy(value).astype(np.float32).reshape(-1) for name, value in streams.items()}
+            else:
+                score = _to_numpy(sample.get('pred_score')).astype(np.float32).reshape(-1)
             self.results.append(dict(sample_idx=int(sample_idx), pred_score=score, gt_label=int(label[0])))
+
+    def _accuracies(self, scores: np.ndarray, labels: np.ndarray) -> Dict[str, float]:
+        metrics = {}
+        if 'top_k_accuracy' in self.metric_list:
+            for k, acc in zip(self.topk, top_k_accuracy(scores, labels, self.topk)):
+                metrics[f'top{k}_acc'] = acc
+        if 'mean_class_accuracy' in self.metric_list:
+            metrics['mean_class_accuracy'] = mean_class_accuracy(scores, labels)
+        return metrics
+
+    def _stream_accuracies(self, streams: Dict[str, np.ndarray], labels: np.ndarray) -> Dict[str, float]:
+        """Each stream's keys prefixed by its name, then PYSKL's RGBPose mixes."""
+        metrics = {}
+        for name, scores in streams.items():
+            metrics.update({f'{name}_{k}': v for k, v in self._accuracies(scores, labels).items()})
+        if set(streams) == {'rgb', 'pose'}:
+            for mix, (rgb, pose) in RGBPOSE_MIXES.items():
+                fused = rgb * streams['rgb'] + pose * streams['pose']
+                metrics.update({f'RGBPose_{mix}_{k}': v for k, v in self._accuracies(fused, labels).items()})
+        return metrics
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Sort by ``sample_idx`` and compute PYSKL's keys; write ``out_file`` / the confusion matrix if asked."""
@@ -148,18 +188,19 @@ class AccMetric(BaseMetric):
             raise ValueError('AccMetric received no results to evaluate')
         results = sorted(results, key=lambda r: r['sample_idx'])
         check_sample_indices(np.array([r['sample_idx'] for r in results], dtype=np.int64))
-        scores = np.stack([r['pred_score'] for r in results])
         labels = np.array([r['gt_label'] for r in results], dtype=np.int64)
-
-        metrics = {}
-        if 'top_k_accuracy' in self.metric_list:
-            for k, acc in zip(self.topk, top_k_accuracy(scores, labels, self.topk)):
-                metrics[f'top{k}_acc'] = acc
-        if 'mean_class_accuracy' in self.metric_list:
-            metrics['mean_class_accuracy'] = mean_class_accuracy(scores, labels)
+        if any(isinstance(r['pred_score'], dict) for r in results):
+            streams = _stack_streams([r['pred_score'] for r in results])
+            metrics = self._stream_accuracies(streams, labels)
+            scores = sum(streams.values())
+            dumped = [{name: s[i] for name, s in streams.items()} for i in range(len(labels))]
+        else:
+            scores = np.stack([r['pred_score'] for r in results])
+            metrics = self._accuracies(scores, labels)
+            dumped = list(scores)
 
         if self.out_file:
-            dump_pickle(list(scores), self.out_file)
+            dump_pickle(dumped, self.out_file)
         if self.confusion_matrix:
             classes = self.classes or (self.dataset_meta or {}).get('classes')
             num_classes = max(scores.shape[1], int(labels.max()) + 1, len(classes) if classes else 0)
@@ -168,4 +209,4 @@ class AccMetric(BaseMetric):
         return metrics
 
 
-__all__ = ['AccMetric', 'KNOWN_METRICS', 'check_sample_indices', 'save_confusion_matrix']
+__all__ = ['AccMetric', 'KNOWN_METRICS', 'RGBPOSE_MIXES', 'check_sample_indices', 'save_confusion_matrix']

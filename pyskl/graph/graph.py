@@ -1,9 +1,11 @@
 """Skeleton layouts and the adjacency matrices GCNs aggregate over.
 
 A layout says which joints exist and how they connect: ``num_node``, ``inward`` edges ``(child, parent)`` pointing
-towards ``center``, the ``bones`` that ``JointToBone`` subtracts and the ``left``/``right`` joints that ``Flip`` swaps.
-Built-in layouts are PYSKL's (``nturgb+d``, ``coco``, ``openpose``, ``handmp``); any other skeleton is given as a
-dict in the config, e.g. ``dict(num_node=20, inward=[(1, 0), ...], center=1)``.
+towards ``center``, the ``bones`` that ``JointToBone`` subtracts, the ``left``/``right`` joints that ``Flip`` swaps,
+and for ``PreNormalize3D`` the joint it centres on (``body_center``) and the ``spine`` and ``shoulders`` pairs it
+aligns with z and x. Built-in layouts are PYSKL's (``nturgb+d``, ``coco``, ``openpose``, ``handmp``); any other
+skeleton is given as a dict in the config, e.g. ``dict(num_node=20, inward=[(1, 0), ...], center=1)``, and checked
+when it is built (indices in range, no self or repeated edges, every joint reaching the centre through ``inward``).
 
 Convention (PYSKL's): ``A[k, v, w]`` weighs what joint ``w`` receives from joint ``v``; an edge ``(i, j)`` sets
 ``A[j, i] = 1``. Modes: ``spatial`` (identity, inward, outward; each column-normalised), ``stgcn_spatial`` (the
@@ -26,6 +28,9 @@ class Layout:
     bones: Tuple[Edge, ...]
     left: Tuple[int, ...] = field(default=())
     right: Tuple[int, ...] = field(default=())
+    body_center: Optional[int] = None  # the joint PreNormalize3D centres on (None: ``center``)
+    spine: Optional[Edge] = None  # (lower, upper): PreNormalize3D turns lower -> upper onto +z
+    shoulders: Optional[Edge] = None  # (right, left): PreNormalize3D turns left -> right onto +x
 
     @property
     def outward(self) -> Tuple[Edge, ...]:
@@ -39,6 +44,9 @@ _NTU_INWARD_1BASED = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6),
 BUILTIN_LAYOUTS = {
     'nturgb+d': dict(
         num_node=25, center=20,
+        # PreNormalize3D's NTU constants (PYSKL's defaults): centre on the spine middle, align base -> middle of the
+        # spine with z and left -> right shoulder with x.
+        body_center=1, spine=(0, 1), shoulders=(8, 4),
         inward=[(i - 1, j - 1) for i, j in _NTU_INWARD_1BASED],
         # PYSKL's bone pairs: the two hand tips (21, 23) point to the thumbs (22, 24), not to the wrists.
         bones=[(0, 1), (1, 20), (2, 20), (3, 2), (4, 20), (5, 4), (6, 5), (7, 6), (8, 20), (9, 8), (10, 9), (11, 10),
@@ -69,23 +77,73 @@ BUILTIN_LAYOUTS = {
 }
 
 
+LAYOUT_KEYS = ('num_node', 'inward', 'center', 'bones', 'left', 'right', 'name', 'body_center', 'spine', 'shoulders')
+
+
+def _joint(value, num_node: int, what: str, name: str) -> int:
+    joint = int(value)
+    if not 0 <= joint < num_node:
+        raise ValueError(f'Layout {name!r}: {what} {joint} is outside 0..{num_node - 1}')
+    return joint
+
+
+def _pair(value, num_node: int, what: str, name: str) -> Edge:
+    if value is None or len(value) != 2:
+        raise ValueError(f'Layout {name!r}: {what} must be a pair of joints (i, j), got {value!r}')
+    i, j = int(value[0]), int(value[1])
+    if not (0 <= i < num_node and 0 <= j < num_node):
+        raise ValueError(f'Layout {name!r}: {what} {(i, j)} names a joint outside 0..{num_node - 1}')
+    return i, j
+
+
 def _check_edges(edges: Sequence, num_node: int, what: str, name: str) -> Tuple[Edge, ...]:
-    out = []
-    for edge in edges:
-        if len(edge) != 2:
-            raise ValueError(f'Layout {name!r}: every {what} entry must be a pair (i, j), got {edge!r}')
-        i, j = int(edge[0]), int(edge[1])
-        if not (0 <= i < num_node and 0 <= j < num_node):
-            raise ValueError(f'Layout {name!r}: {what} entry {(i, j)} names a joint outside 0..{num_node - 1}')
-        out.append((i, j))
-    return tuple(out)
+    return tuple(_pair(edge, num_node, f'{what} entry', name) for edge in edges)
+
+
+def _check_inward(inward: Tuple[Edge, ...], num_node: int, center: int, name: str) -> None:
+    """No self or repeated edges, and every joint reaches ``center`` by following its edges child -> parent."""
+    seen = set()
+    for i, j in inward:
+        if i == j:
+            raise ValueError(f'Layout {name!r}: inward edge {(i, j)} joins joint {i} to itself')
+        if frozenset((i, j)) in seen:
+            raise ValueError(f'Layout {name!r}: the edge between joints {i} and {j} appears twice in inward')
+        seen.add(frozenset((i, j)))
+    reached, frontier = {center}, [center]
+    while frontier:  # walk outwards from the centre: a child is reached once its parent is
+        parents = set(frontier)
+        frontier = [i for i, j in inward if j in parents and i not in reached]
+        reached.update(frontier)
+    cut_off = sorted(set(range(num_node)) - reached)
+    if cut_off:
+        raise ValueError(f'Layout {name!r}: joints {cut_off} do not reach the centre {center} through the inward '
+                         'edges (child, parent): connect them, or check that their edges point towards the centre')
+
+
+def _check_bones(bones: Tuple[Edge, ...], name: str) -> None:
+    children = [i for i, _ in bones]
+    twice = sorted({i for i in children if children.count(i) > 1})
+    if twice:
+        raise ValueError(f'Layout {name!r}: joints {twice} start more than one bone (child, parent); a joint has one '
+                         'bone (give `bones` explicitly when `inward` gives a joint two parents)')
+
+
+def _check_sides(left: Tuple[int, ...], right: Tuple[int, ...], name: str) -> None:
+    if len(left) != len(right):
+        raise ValueError(f'Layout {name!r}: left and right joint lists differ in length ({len(left)} vs {len(right)})')
+    both = left + right
+    repeated = sorted({j for j in both if both.count(j) > 1})
+    if repeated:
+        raise ValueError(f'Layout {name!r}: joints {repeated} appear more than once in left/right')
 
 
 def get_layout(layout: Union[str, dict, Layout]) -> Layout:
-    """Resolve a layout name or a custom layout dict.
+    """Resolve a layout name or a custom layout dict, checking it.
 
     A custom dict needs ``num_node``, ``inward`` (``(child, parent)`` edges) and ``center``; ``bones`` default to the
-    inward edges plus ``(center, center)``; ``left``/``right`` (joints swapped by a horizontal flip) default to none.
+    inward edges plus ``(center, center)``; ``left``/``right`` (joints swapped by a horizontal flip) default to none;
+    ``body_center`` (the joint ``PreNormalize3D`` centres on) defaults to ``center``; ``spine`` ``(lower, upper)``
+    and ``shoulders`` ``(right, left)`` are the pairs ``PreNormalize3D`` aligns with z and x (none by default).
     """
     if isinstance(layout, Layout):
         return layout
@@ -98,23 +156,33 @@ def get_layout(layout: Union[str, dict, Layout]) -> Layout:
         missing = {'num_node', 'inward', 'center'} - set(layout)
         if missing:
             raise ValueError(f'A custom layout needs num_node, inward and center; missing {sorted(missing)}')
+        unknown = sorted(set(layout) - set(LAYOUT_KEYS))
+        if unknown:
+            raise ValueError(f'A custom layout has unknown keys {unknown}; the keys are {list(LAYOUT_KEYS)}')
         spec, name = layout, layout.get('name', 'custom')
     else:
         raise TypeError(f'layout must be a name or a dict, got {type(layout).__name__}')
 
     num_node = int(spec['num_node'])
-    center = int(spec['center'])
-    if not 0 <= center < num_node:
-        raise ValueError(f'Layout {name!r}: center {center} is outside 0..{num_node - 1}')
+    if num_node < 1:
+        raise ValueError(f'Layout {name!r}: num_node must be positive, got {num_node}')
+    center = _joint(spec['center'], num_node, 'center', name)
     inward = _check_edges(spec['inward'], num_node, 'inward', name)
+    _check_inward(inward, num_node, center, name)
     bones = spec.get('bones')
     bones = _check_edges(bones, num_node, 'bones', name) if bones is not None else tuple(
         sorted(inward + ((center, center), )))
-    left = tuple(int(i) for i in spec.get('left', ()))
-    right = tuple(int(i) for i in spec.get('right', ()))
-    if len(left) != len(right):
-        raise ValueError(f'Layout {name!r}: left and right joint lists differ in length ({len(left)} vs {len(right)})')
-    return Layout(name, num_node, inward, center, bones, left, right)
+    _check_bones(bones, name)
+    left = tuple(_joint(i, num_node, 'left joint', name) for i in spec.get('left', ()))
+    right = tuple(_joint(i, num_node, 'right joint', name) for i in spec.get('right', ()))
+    _check_sides(left, right, name)
+    body_center = _joint(spec.get('body_center', center), num_node, 'body_center', name)
+    spine, shoulders = (None if spec.get(key) is None else _pair(spec[key], num_node, key, name)
+                        for key in ('spine', 'shoulders'))
+    for key, pair in (('spine', spine), ('shoulders', shoulders)):
+        if pair is not None and pair[0] == pair[1]:
+            raise ValueError(f'Layout {name!r}: {key} needs two different joints, got {pair}')
+    return Layout(name, num_node, inward, center, bones, left, right, body_center, spine, shoulders)
 
 
 def edge2mat(edges: Sequence[Edge], num_node: int) -> np.ndarray:

@@ -197,7 +197,7 @@ def test_config_follows_its_recipe(rel):
     assert cfg.test_evaluator == dict(type='AccMetric', metric_list=['top_k_accuracy', 'mean_class_accuracy'])
     assert cfg.default_hooks.checkpoint.interval == 1 and cfg.default_hooks.checkpoint.save_best == 'auto'
     assert cfg.default_hooks.logger.interval == 100
-    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=64 if recipe == 'dgstgcn' else 128)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=64 if recipe == 'dgstgcn' else 128)
 
     optimizer, (scheduler,) = cfg.optim_wrapper.optimizer, cfg.param_scheduler
     if recipe == 'stgcn_vanilla':

@@ -266,7 +266,7 @@ def test_recipe_is_pyskls(rel):
         assert cfg.param_scheduler == [dict(type='CosineAnnealingLR', T_max=24, eta_min=0, by_epoch=True,
                                             convert_to_iter_based=True)]
         assert 'load_from' not in cfg and 'find_unused_parameters' not in cfg
-    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=8 * batch)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=8 * batch)
     assert cfg.default_hooks.checkpoint.interval == 1 and cfg.default_hooks.checkpoint.save_best == 'auto'
     assert cfg.default_hooks.logger.interval == 20
     assert cfg.work_dir == f"./work_dirs/{rel[:-3]}"

@@ -129,3 +129,54 @@ def test_config_dict_builds_through_mmengine_evaluator_as_the_runner_does():
     assert [type(m) for m in evaluator.metrics] == [AccMetric]
     evaluator.process([data_sample(i) for i in range(5)])
     assert evaluator.evaluate(5) == pytest.approx(dict(top1_acc=0.6, top2_acc=1.0))
+
+
+# RGBPose: 4 samples, 3 classes; by hand, top-1 hits rgb {0, 2}, pose {1, 2, 3}, 1:1 = rgb + pose {1, 2, 3},
+# 2:1 = 2 rgb + pose {0, 2}, 1:2 = rgb + 2 pose {1, 2, 3}; mean class accuracy over classes 0 (samples 0, 3), 1, 2.
+RGB = np.array([[0.7, 0.2, 0.1], [0.7, 0.2, 0.1], [0.2, 0.2, 0.6], [0.3, 0.6, 0.1]], dtype=np.float32)
+POSE = np.array([[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.1, 0.2, 0.7], [0.65, 0.25, 0.1]], dtype=np.float32)
+RGBPOSE_LABELS = [0, 1, 2, 0]
+
+
+def rgbpose_sample(idx):
+    sample = ActionDataSample(metainfo=dict(sample_idx=idx, frame_dir=f'clip{idx}')).set_gt_label(RGBPOSE_LABELS[idx])
+    sample.pred_scores = dict(rgb=torch.from_numpy(RGB[idx]), pose=torch.from_numpy(POSE[idx]))
+    return sample.set_pred_score((sample.pred_scores['rgb'] + sample.pred_scores['pose']) / 2)
+
+
+def test_rgbpose_streams_and_pyskls_mixes_on_hand_computed_scores(tmp_path):
+    evaluator = Evaluator([AccMetric(metric_list=['top_k_accuracy', 'mean_class_accuracy'], topk=(1, ),
+                                     out_file=str(tmp_path / 'scores.pkl'), confusion_matrix=str(tmp_path / 'cm.png'))])
+    for order in ([3, 1], [0, 2]):
+        evaluator.process([rgbpose_sample(i) for i in order])
+    results = evaluator.evaluate(4)
+    expected = {'rgb_top1_acc': 0.5, 'rgb_mean_class_accuracy': 0.5,
+                'pose_top1_acc': 0.75, 'pose_mean_class_accuracy': 2.5 / 3,
+                'RGBPose_1:1_top1_acc': 0.75, 'RGBPose_1:1_mean_class_accuracy': 2.5 / 3,
+                'RGBPose_2:1_top1_acc': 0.5, 'RGBPose_2:1_mean_class_accuracy': 0.5,
+                'RGBPose_1:2_top1_acc': 0.75, 'RGBPose_1:2_mean_class_accuracy': 2.5 / 3}
+    assert list(results) == list(expected) and results == pytest.approx(expected)
+    # --out: PYSKL's per-sample dicts, in dataset order
+    with open(tmp_path / 'scores.pkl', 'rb') as f:
+        dumped = pickle.load(f)
+    assert [list(row) for row in dumped] == [['rgb', 'pose']] * 4
+    np.testing.assert_array_equal(np.stack([row['rgb'] for row in dumped]), RGB)
+    np.testing.assert_array_equal(np.stack([row['pose'] for row in dumped]), POSE)
+    # the confusion matrix counts the 1:1 mix's predictions: 1, 1, 2, 0
+    expected_counts = np.zeros((3, 3), dtype=np.int64)
+    for true, pred in [(0, 1), (1, 1), (2, 2), (0, 0)]:
+        expected_counts[true, pred] += 1
+    np.testing.assert_array_equal(np.load(tmp_path / 'cm.npy'), expected_counts)
+
+
+def test_streams_other_than_rgb_and_pose_get_no_mixes_and_must_agree():
+    metric = AccMetric(metric_list='top_k_accuracy', topk=1)
+    samples = [rgbpose_sample(i) for i in range(4)]
+    for sample in samples:
+        sample.pred_scores = dict(a=sample.pred_scores['rgb'], b=sample.pred_scores['pose'])
+    metric.process(None, samples)
+    assert metric.evaluate(4) == pytest.approx(dict(a_top1_acc=0.5, b_top1_acc=0.75))
+    samples[2].pred_scores = dict(a=samples[2].pred_scores['a'])
+    metric.process(None, samples)
+    with pytest.raises(ValueError, match=r"same streams \['a', 'b'\]"):
+        metric.evaluate(4)

@@ -46,6 +46,25 @@ TINY3D = {
 }
 
 
+# RGBPoseConv3D with PYSKL's stage plan and ratios (speed 4, channel 4): RGB base 8 (pose features join after its
+# stages 2 and 3), pose base 4 on 5 heatmap channels; one block a stage, 1x3x3 stems, 3-frame laterals
+TINY_RGB_PATHWAY = dict(lateral=True, lateral_infl=1, lateral_activate=(0, 0, 1, 1), base_channels=8, num_stages=4,
+                        stage_blocks=(1, 1, 1, 1), conv1_kernel=(1, 3, 3), inflate=(0, 0, 1, 1), fusion_kernel=3)
+TINY_POSE_PATHWAY = dict(lateral=True, lateral_inv=True, lateral_infl=16, lateral_activate=(0, 1, 1), in_channels=5,
+                         base_channels=4, num_stages=3, stage_blocks=(1, 1, 1), out_indices=(2, ),
+                         conv1_kernel=(1, 3, 3), conv1_stride=(1, 1), pool1_stride=(1, 1), inflate=(0, 1, 1),
+                         spatial_strides=(2, 2, 2), temporal_strides=(1, 1, 1), fusion_kernel=3)
+TINY3D['RGBPoseConv3D'] = dict(speed_ratio=4, channel_ratio=4, rgb_pathway=TINY_RGB_PATHWAY,
+                               pose_pathway=TINY_POSE_PATHWAY)
+
+
 def tiny_volume(n=2, c=5, t=8, h=16, w=16):
     """A heatmap-volume batch ``[N, C, T, H, W]``."""
     return torch.rand(n, c, t, h, w, generator=torch.Generator().manual_seed(0))
+
+
+def tiny_rgbpose(n=2, t=8, h=16):
+    """RGBPoseConv3D's inputs: RGB frames ``[N, 3, t / 4, 4h, 4h]`` and heatmaps ``[N, 5, t, h, h]``."""
+    generator = torch.Generator().manual_seed(0)
+    return (torch.randn(n, 3, t // 4, 4 * h, 4 * h, generator=generator),
+            torch.rand(n, 5, t, h, h, generator=generator))

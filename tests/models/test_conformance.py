@@ -10,7 +10,7 @@ from pyskl.utils import load_checkpoint
 from pyskl.utils.checkpoint import save_checkpoint_atomic
 from tests.conftest import load_ref
 
-from .helpers import TINY, TINY3D, tiny_input, tiny_volume
+from .helpers import TINY, TINY3D, tiny_input, tiny_rgbpose, tiny_volume
 
 # family -> (registered type, output shape(s) of the tiny model on its tiny input, PYSKL reference case of the full
 # model or None)
@@ -27,6 +27,8 @@ SUITE = {
     'ResNet3dSlowFast': ('ResNet3dSlowFast', ((2, 32, 2, 8, 8), (2, 16, 4, 8, 8)), None),  # (slow, fast)
     'C3D': ('C3D', (2, 32, 8, 2, 2), 'dev_posec3d_c3d_light_ntu60_xsub_joint'),
     'X3D': ('X3D', (2, 36, 8, 2, 2), 'dev_posec3d_x3d_shallow_ntu60_xsub_joint'),
+    # RGB [2, 3, 2, 64, 64] + heatmaps [2, 5, 8, 16, 16] -> (rgb, pose)
+    'RGBPoseConv3D': ('RGBPoseConv3D', ((2, 256, 2, 2, 2), (2, 64, 8, 2, 2)), None),
 }
 WITH_REFERENCE = [family for family, (_, _, case) in SUITE.items() if case is not None]
 
@@ -39,7 +41,10 @@ def build_tiny(family, seed=0):
 
 
 def tiny_batch(family, **kwargs):
-    return tiny_volume(**kwargs) if family in TINY3D else tiny_input(**kwargs)
+    """The tiny model's positional inputs."""
+    if family == 'RGBPoseConv3D':
+        return tiny_rgbpose(**kwargs)
+    return (tiny_volume(**kwargs) if family in TINY3D else tiny_input(**kwargs), )
 
 
 def as_tuple(out):
@@ -53,7 +58,7 @@ def test_the_suite_covers_every_backbone():
 @pytest.mark.parametrize('family', list(SUITE))
 def test_forward_backward_shapes_and_grads(family):
     model = build_tiny(family)
-    out = as_tuple(model(tiny_batch(family)))
+    out = as_tuple(model(*tiny_batch(family)))
     expected = SUITE[family][1]
     assert tuple(o.shape for o in out) == (expected if isinstance(expected[0], tuple) else (expected, ))
     sum(o.square().mean() for o in out).backward()
@@ -74,7 +79,7 @@ def test_state_dict_keys_and_order_are_pyskls(family):
 @pytest.mark.parametrize('family', list(SUITE))
 def test_saved_checkpoint_loads_back_bit_exact(family, tmp_path):
     model = build_tiny(family)
-    model(tiny_batch(family, t=8))  # a training forward moves the BN statistics off their initial values
+    model(*tiny_batch(family, t=8))  # a training forward moves the BN statistics off their initial values
     save_checkpoint_atomic(dict(state_dict=model.state_dict()), str(tmp_path / 'tiny.pth'))
     twin = build_tiny(family, seed=1)  # other random weights, which the load must replace
     load_checkpoint(twin, str(tmp_path / 'tiny.pth'), strict=True)
@@ -83,5 +88,5 @@ def test_saved_checkpoint_loads_back_bit_exact(family, tmp_path):
     assert all(torch.equal(ours[k], theirs[k]) for k in ours)
     model.eval(), twin.eval()
     with torch.no_grad():
-        assert all(torch.equal(a, b) for a, b in zip(as_tuple(model(tiny_batch(family))),
-                                                     as_tuple(twin(tiny_batch(family)))))
+        assert all(torch.equal(a, b) for a, b in zip(as_tuple(model(*tiny_batch(family))),
+                                                     as_tuple(twin(*tiny_batch(family)))))

@@ -13,6 +13,8 @@ def trained(tmp_path_factory):
     """Two epochs of a tiny model trained by 2 CPU processes with validation, then tested on its best weights."""
     tmp = tmp_path_factory.mktemp('tiny')
     cfg = write_tiny_config(tmp)
+    with open(cfg, 'a') as f:  # PYSKL's line: the rule is off in the file, and on by default in tools/train.py
+        f.write('auto_scale_lr = dict(enable=False, base_batch_size=16)\n')
     proc = bash_tool('dist_train.sh', cfg, 2, '--validate', '--seed', 0, '--test-best', '--test-last')
     return cfg, tmp / 'work', proc
 
@@ -26,6 +28,14 @@ def test_dist_train_on_cpu_writes_checkpoints_and_predictions(trained):
             scores = pickle.load(f)
         assert len(scores) == 7 and all(s.shape == (3, ) for s in scores)
         np.testing.assert_allclose([s.sum() for s in scores], 1, rtol=1e-5)  # averaged probabilities
+
+
+def test_dist_train_scales_the_lr_by_the_total_batch_of_both_processes(trained):
+    _, _, proc = trained
+    output = proc.stdout + proc.stderr
+    assert ("LR: 0.05 is the config's lr for a total batch of 16; this run's total batch is 8 (2 process(es) x 4), "
+            'so lr = 0.025') in output
+    assert output.count("LR: 0.05 is the config's lr") == 1  # rank 0 only
 
 
 def test_two_process_testing_scores_each_sample_once_and_equals_one_process(trained, tmp_path):

@@ -303,13 +303,15 @@ def render_schedule(exp: Experiment) -> str:
         base_batch = 64
         lines += ['# PYSKL\'s DG-STGCN files note "optimizer, 4GPU": 4 GPUs x 16 samples = 64 per step at lr 0.1 '
                   '(its README lists 8',
-                  '# GPUs; the config file is followed here). The LR scales linearly with the total batch:',
-                  '# lr = 0.1 * (num_processes * batch_size) / 64. `--auto-scale-lr` applies this rule for you.']
+                  '# GPUs; the config file is followed here). tools/train.py scales the LR linearly with the total '
+                  'batch:',
+                  '# lr = 0.1 * (num_processes * batch_size) / 64 (--no-scale-lr keeps 0.1).']
     else:
         base_batch = 128
         lines += ['# PYSKL trained with 8 GPUs x 16 samples = 128 per step at lr 0.1. The LR scales linearly with the '
                   'total batch:',
-                  '# lr = 0.1 * (num_processes * batch_size) / 128. `--auto-scale-lr` applies this rule for you.']
+                  '# lr = 0.1 * (num_processes * batch_size) / 128. tools/train.py applies this rule (--no-scale-lr '
+                  'keeps 0.1).']
     if exp.recipe == 'stgcn_vanilla':
         lines += ["optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0001))",
                   '# The original ST-GCN schedule: LR x0.1 after epochs 2 and 10 (data epochs 10 and 50).',
@@ -319,7 +321,7 @@ def render_schedule(exp: Experiment) -> str:
                   "nesterov=True))",
                   f"param_scheduler = [dict(type='CosineAnnealingLR', T_max={epochs}, eta_min=0, by_epoch=True, "
                   "convert_to_iter_based=True)]"]
-    lines.append(f'auto_scale_lr = dict(enable=False, base_batch_size={base_batch})')
+    lines.append(f'auto_scale_lr = dict(enable=True, base_batch_size={base_batch})')
     return '\n'.join(lines)
 
 

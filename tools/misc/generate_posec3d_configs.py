@@ -341,8 +341,8 @@ def render_schedule(exp: Experiment) -> str:
              "val_cfg = dict(type='ValLoop')", "test_cfg = dict(type='TestLoop')", '',
              f'# PYSKL trained with 8 GPUs x {rec.batch_size} samples = {base_batch} per step at lr {rec.lr}. The LR '
              'scales linearly with the total batch:',
-             f'# lr = {rec.lr} * (num_processes * batch_size) / {base_batch}. `--auto-scale-lr` applies this rule for '
-             'you.',
+             f'# lr = {rec.lr} * (num_processes * batch_size) / {base_batch}. tools/train.py applies this rule '
+             f'(--no-scale-lr keeps {rec.lr}).',
              'optim_wrapper = dict(',
              f"    optimizer=dict(type='SGD', lr={rec.lr}, momentum=0.9, weight_decay={rec.weight_decay}),",
              '    clip_grad=dict(max_norm=40, norm_type=2))']
@@ -352,7 +352,7 @@ def render_schedule(exp: Experiment) -> str:
     else:
         lines.append(f"param_scheduler = [dict(type='CosineAnnealingLR', T_max={rec.epochs}, eta_min=0, by_epoch=True, "
                      'convert_to_iter_based=True)]')
-    lines.append(f'auto_scale_lr = dict(enable=False, base_batch_size={base_batch})')
+    lines.append(f'auto_scale_lr = dict(enable=True, base_batch_size={base_batch})')
     return '\n'.join(lines)
 
 

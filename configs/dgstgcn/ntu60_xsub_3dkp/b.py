@@ -66,11 +66,11 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # PYSKL's DG-STGCN files note "optimizer, 4GPU": 4 GPUs x 16 samples = 64 per step at lr 0.1 (its README lists 8
-# GPUs; the config file is followed here). The LR scales linearly with the total batch:
-# lr = 0.1 * (num_processes * batch_size) / 64. `--auto-scale-lr` applies this rule for you.
+# GPUs; the config file is followed here). tools/train.py scales the LR linearly with the total batch:
+# lr = 0.1 * (num_processes * batch_size) / 64 (--no-scale-lr keeps 0.1).
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0005, nesterov=True))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=150, eta_min=0, by_epoch=True, convert_to_iter_based=True)]
-auto_scale_lr = dict(enable=False, base_batch_size=64)
+auto_scale_lr = dict(enable=True, base_batch_size=64)
 
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),

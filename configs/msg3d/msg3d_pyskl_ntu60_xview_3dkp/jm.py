@@ -65,10 +65,10 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # PYSKL trained with 8 GPUs x 16 samples = 128 per step at lr 0.1. The LR scales linearly with the total batch:
-# lr = 0.1 * (num_processes * batch_size) / 128. `--auto-scale-lr` applies this rule for you.
+# lr = 0.1 * (num_processes * batch_size) / 128. tools/train.py applies this rule (--no-scale-lr keeps 0.1).
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0005, nesterov=True))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=16, eta_min=0, by_epoch=True, convert_to_iter_based=True)]
-auto_scale_lr = dict(enable=False, base_batch_size=128)
+auto_scale_lr = dict(enable=True, base_batch_size=128)
 
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),

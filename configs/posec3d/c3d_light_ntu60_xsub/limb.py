@@ -84,12 +84,12 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # PYSKL trained with 8 GPUs x 32 samples = 256 per step at lr 0.4. The LR scales linearly with the total batch:
-# lr = 0.4 * (num_processes * batch_size) / 256. `--auto-scale-lr` applies this rule for you.
+# lr = 0.4 * (num_processes * batch_size) / 256. tools/train.py applies this rule (--no-scale-lr keeps 0.4).
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.4, momentum=0.9, weight_decay=0.0003),
     clip_grad=dict(max_norm=40, norm_type=2))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=24, eta_min=0, by_epoch=True, convert_to_iter_based=True)]
-auto_scale_lr = dict(enable=False, base_batch_size=256)
+auto_scale_lr = dict(enable=True, base_batch_size=256)
 
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),

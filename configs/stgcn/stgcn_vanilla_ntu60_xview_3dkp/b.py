@@ -51,11 +51,11 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # PYSKL trained with 8 GPUs x 16 samples = 128 per step at lr 0.1. The LR scales linearly with the total batch:
-# lr = 0.1 * (num_processes * batch_size) / 128. `--auto-scale-lr` applies this rule for you.
+# lr = 0.1 * (num_processes * batch_size) / 128. tools/train.py applies this rule (--no-scale-lr keeps 0.1).
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0001))
 # The original ST-GCN schedule: LR x0.1 after epochs 2 and 10 (data epochs 10 and 50).
 param_scheduler = [dict(type='MultiStepLR', milestones=[2, 10], gamma=0.1, by_epoch=True)]
-auto_scale_lr = dict(enable=False, base_batch_size=128)
+auto_scale_lr = dict(enable=True, base_batch_size=128)
 
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),

@@ -5,6 +5,11 @@ takes one frame per bin. Test mode is deterministic: PYSKL re-seeds numpy's *glo
 call, which also resets the random stream every later transform and worker sees. Here test mode draws from a local
 ``np.random.RandomState(seed)``: the very same numbers (so bit-identical frame indices), without touching the global
 RNG. Train mode draws from the global numpy RNG, which mmengine seeds per worker.
+
+A (cropped) sequence shorter than ``clip_len`` is, by PYSKL's rule, looped (frames ``t mod T``), which plays "sit
+down" as sit-stand-sit. ``short_clip='interp'`` instead stretches it to ``clip_len`` frames by linear interpolation
+and ``'pad'`` follows it with zero frames. Both make new keypoint arrays holding just the sampled clips (PoseDecode
+then takes them whole), as frame indices cannot express them.
 """
 from functools import lru_cache
 from typing import Optional, Sequence, Union
@@ -15,6 +20,8 @@ from mmcv.transforms import BaseTransform
 from pyskl.registry import TRANSFORMS
 
 from .loading import sample_error
+
+SHORT_CLIP_MODES = ('loop', 'interp', 'pad')
 
 
 def _as_interval(p_interval: Union[float, Sequence[float]]) -> tuple:
@@ -55,6 +62,62 @@ def _spread(rng, num_frames: int, clip_len: int) -> Optional[np.ndarray]:
     return starts + rng.randint(sizes)
 
 
+def interp_positions(num_frames: int, clip_len: int, jitter: np.ndarray) -> np.ndarray:
+    """``clip_len`` fractional frame positions spanning a sequence of ``num_frames < clip_len`` frames.
+
+    The long-crop rule in continuous time: frame ``k`` covers ``[k, k + 1)``; the span ``[0, num_frames)`` is cut into
+    ``clip_len`` equal bins and bin ``i`` is read at ``(i + jitter[i]) * num_frames / clip_len``, i.e. at frame
+    position ``t - 1/2`` (clipped to the first and last frame). ``jitter`` in ``[0, 1)``, one per bin.
+    """
+    t = (np.arange(clip_len) + jitter) * (num_frames / clip_len)
+    return np.clip(t - 0.5, 0, num_frames - 1)
+
+
+def pad_positions(num_frames: int, clip_len: int) -> np.ndarray:
+    """The sequence's frames, then NaN (a zero frame) up to ``clip_len``."""
+    positions = np.full(clip_len, np.nan)
+    positions[:num_frames] = np.arange(num_frames)
+    return positions
+
+
+def resample(data: np.ndarray, positions: np.ndarray, present: Optional[np.ndarray] = None) -> np.ndarray:
+    """``data [M, T, ...]`` read at fractional frame ``positions`` by linear interpolation, float32; NaN positions
+    give zero frames.
+
+    ``present [M, T, V]`` (joints that are not all-zero, as ``data`` has them when it is ``[M, T, V, C]``): a joint
+    missing in one of the two frames around a position takes the nearer frame's value instead of being dragged
+    towards the origin.
+    """
+    T = data.shape[1]
+    valid = np.isfinite(positions)
+    pos = np.where(valid, positions, 0.)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, T - 1)
+    frac = (pos - lo).astype(np.float32)
+    weight = np.broadcast_to(frac[None, :, None], (data.shape[0], len(pos)) + data.shape[2:3])
+    if present is not None:  # one side missing: snap to the nearer frame
+        half_missing = present.take(lo, axis=1) != present.take(hi, axis=1)
+        weight = np.where(half_missing, (frac >= 0.5)[None, :, None], weight).astype(np.float32)
+    before = np.asarray(data.take(lo, axis=1), dtype=np.float32)
+    after = np.asarray(data.take(hi, axis=1), dtype=np.float32)
+    weight = weight.reshape(weight.shape + (1, ) * (data.ndim - 3))
+    out = before + weight * (after - before)
+    out[:, ~valid] = 0
+    return out
+
+
+def resample_pose(results: dict, positions: np.ndarray, transform) -> None:
+    """``keypoint`` (and ``keypoint_score``) of ``results`` replaced by their frames at ``positions``."""
+    keypoint = results.get('keypoint')
+    if keypoint is None or keypoint.ndim != 4:
+        raise sample_error(transform, results, 'short_clip interp/pad resamples results["keypoint"] [M, T, V, C], '
+                           f'got {None if keypoint is None else keypoint.shape}')
+    present = np.any(keypoint != 0, axis=-1)
+    results['keypoint'] = resample(keypoint, positions, present)
+    if 'keypoint_score' in results:
+        results['keypoint_score'] = resample(results['keypoint_score'], positions, present)
+
+
 @lru_cache(maxsize=4096)
 def _bins(num_frames: int, clip_len: int) -> tuple:
     """Starts and sizes of ``clip_len`` near-equal bins over ``num_frames`` frames (read-only, cached)."""
@@ -85,20 +148,36 @@ class UniformSampleFrames(BaseTransform):
         p_interval: a number or ``(low, high)``: each clip first crops a random ``U[low, high]`` fraction of the
             sequence (1 = no crop).
         seed: the seed of test mode (``results['test_mode']``), which makes sampling deterministic.
+        short_clip: what a crop shorter than ``clip_len`` becomes. ``'loop'`` (PYSKL's): frames ``t mod T`` from a
+            random start (spread-out starts in test mode). ``'interp'``: the crop's span resampled to ``clip_len``
+            frames by linear interpolation, one random point per bin as for long crops (seeded in test mode).
+            ``'pad'``: the crop's frames, then zero frames. With 'interp' or 'pad', a sample with a short crop gets
+            new ``keypoint`` / ``keypoint_score`` arrays of just its clips and ``frame_inds = arange``.
     """
 
-    def __init__(self, clip_len: int, num_clips: int = 1, p_interval=1, seed: int = 255):
+    def __init__(self, clip_len: int, num_clips: int = 1, p_interval=1, seed: int = 255, short_clip: str = 'loop'):
         if clip_len < 1 or num_clips < 1:
             raise ValueError(f'clip_len and num_clips must be positive, got {clip_len} and {num_clips}')
+        if short_clip not in SHORT_CLIP_MODES:
+            raise ValueError(f'{type(self).__name__}: short_clip must be one of {SHORT_CLIP_MODES}, got {short_clip!r}')
         self.clip_len = clip_len
         self.num_clips = num_clips
         self.p_interval = _as_interval(p_interval)
         self.seed = seed
+        self.short_clip = short_clip
         self._test_cache = {}
+
+    def _short_positions(self, rng, num_frames: int) -> np.ndarray:
+        """Fractional positions (NaN: zero frame) of a clip of a crop shorter than ``clip_len`` (interp, pad)."""
+        if self.short_clip == 'interp':
+            return interp_positions(num_frames, self.clip_len, rng.rand(self.clip_len))
+        return pad_positions(num_frames, self.clip_len)
 
     def _train_clip(self, rng, total: int, clip_idx: int) -> np.ndarray:
         num_frames, offset = _crop(rng, total, self.p_interval)
         inds = _spread(rng, num_frames, self.clip_len)
+        if inds is None and self.short_clip != 'loop':
+            return self._short_positions(rng, num_frames) + offset
         if inds is None:  # a short crop loops from a random start (the modulo comes later)
             start = rng.randint(0, num_frames)
             inds = np.arange(start, start + self.clip_len)
@@ -107,13 +186,16 @@ class UniformSampleFrames(BaseTransform):
     def _test_clip(self, rng, total: int, clip_idx: int) -> np.ndarray:
         num_frames, offset = _crop(rng, total, self.p_interval)
         inds = _spread(rng, num_frames, self.clip_len)
+        if inds is None and self.short_clip != 'loop':
+            return self._short_positions(rng, num_frames) + offset
         if inds is None:  # short crops: clips start at spread-out frames instead of random ones
             start = clip_idx if num_frames < self.num_clips else clip_idx * num_frames // self.num_clips
             inds = np.arange(start, start + self.clip_len)
         return inds + offset
 
     def frame_indices(self, total_frames: int, test_mode: bool) -> np.ndarray:
-        """All clips' frame indices in ``[0, total_frames)``, concatenated."""
+        """All clips' frame indices in ``[0, total_frames)``, concatenated: int64, or float64 fractional positions
+        (NaN for a zero frame) when ``short_clip`` is 'interp' or 'pad' and a crop was shorter than ``clip_len``."""
         if not test_mode:
             return self._sample(np.random.mtrand._rand, self._train_clip, total_frames)  # the global RNG
         # Test mode is a pure function of total_frames (the seed is fixed): remember the answers, read-only.
@@ -128,13 +210,19 @@ class UniformSampleFrames(BaseTransform):
 
     def _sample(self, rng, sample_clip, total_frames: int) -> np.ndarray:
         inds = np.concatenate([sample_clip(rng, total_frames, i) for i in range(self.num_clips)])
+        if inds.dtype.kind == 'f':  # positions of interp / pad clips: already inside the sequence
+            return inds
         return np.mod(inds, total_frames).astype(np.int64)
 
     def transform(self, results: dict) -> dict:
         total_frames = int(results['total_frames'])
         _check_total_frames(self, results, total_frames)
         inds = self.frame_indices(total_frames, bool(results.get('test_mode', False)))
-        results['frame_inds'] = inds + results.get('start_index', 0)  # a new, writable array
+        if inds.dtype.kind == 'f':
+            resample_pose(results, inds, self)
+            results['frame_inds'] = np.arange(len(inds))  # the new arrays hold just the clips, in order
+        else:
+            results['frame_inds'] = inds + results.get('start_index', 0)  # a new, writable array
         results['clip_len'] = self.clip_len
         results['frame_interval'] = None
         results['num_clips'] = self.num_clips
@@ -142,7 +230,7 @@ class UniformSampleFrames(BaseTransform):
 
     def __repr__(self):
         return (f'{type(self).__name__}(clip_len={self.clip_len}, num_clips={self.num_clips}, '
-                f'p_interval={self.p_interval}, seed={self.seed})')
+                f'p_interval={self.p_interval}, seed={self.seed}, short_clip={self.short_clip!r})')
 
 
 @TRANSFORMS.register_module()
@@ -156,12 +244,15 @@ class UniformSampleDecode(UniformSampleFrames):
 
     ``keypoint_score`` (if any) is appended to ``keypoint`` as a channel, the result cast to float32 and replaced by
     the clips concatenated in time, ``[M, num_clips * clip_len, V, C]``. Every clip uses the *train* sampler (random
-    short-crop starts, looped within the crop); test mode only fixes the seed. ``start_index`` is not used.
+    short-crop starts, looped within the crop, or ``short_clip`` 'interp' / 'pad'); test mode only fixes the seed.
+    ``start_index`` is not used.
     """
 
     def _train_clip(self, rng, total: int, clip_idx: int) -> np.ndarray:
         num_frames, offset = _crop(rng, total, self.p_interval)
         inds = _spread(rng, num_frames, self.clip_len)
+        if inds is None and self.short_clip != 'loop':
+            return self._short_positions(rng, num_frames) + offset
         if inds is None:  # unlike UniformSampleFrames, a short crop loops within the crop
             start = rng.randint(0, num_frames)
             inds = np.arange(start, start + self.clip_len) % num_frames
@@ -178,7 +269,11 @@ class UniformSampleDecode(UniformSampleFrames):
         if kp.ndim != 4 or kp.shape[1] < 1:
             raise sample_error(self, results, f'keypoint must be [M, T, V, C] with T >= 1, got shape {kp.shape}')
         inds = self.frame_indices(kp.shape[1], bool(results.get('test_mode', False)))
-        results['keypoint'] = np.asarray(kp.take(inds, axis=1), dtype=np.float32)
+        if inds.dtype.kind == 'f':
+            # (a missing joint's coordinates and score are all zero, so the score channel marks it as well)
+            results['keypoint'] = resample(kp, inds, np.any(kp != 0, axis=-1))
+        else:
+            results['keypoint'] = np.asarray(kp.take(inds, axis=1), dtype=np.float32)
         results['clip_len'] = self.clip_len
         results['frame_interval'] = None
         results['num_clips'] = self.num_clips

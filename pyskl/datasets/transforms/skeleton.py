@@ -15,6 +15,17 @@ from .loading import sample_error
 # Built-in 2D layouts whose third channel, when present, is a confidence score rather than a coordinate.
 SCORE_LAYOUTS = ('openpose', 'coco', 'handmp')
 FEATURES = ('j', 'b', 'jm', 'bm')
+# Set by PreNormalize2D when its output's third channel is the joints' score, so that later steps keep it a score
+# whatever the layout is called (PYSKL decided by the layout's name: a custom 2D layout lost its scores).
+SCORE_FLAG = 'keypoint_has_score'
+
+
+def _resolve_layout(transform: str, dataset, layout, default='nturgb+d'):
+    """The layout given as ``layout=`` or as PYSKL's ``dataset=`` (not both)."""
+    if dataset is not None and layout is not None:
+        raise ValueError(f'{transform}: give the skeleton layout once, as layout= (dataset= is PYSKL\'s name for it)')
+    chosen = layout if layout is not None else dataset
+    return get_layout(default if chosen is None else chosen)
 
 
 def _check_skeleton(transform, results, key='keypoint', channels=None, num_node=None) -> np.ndarray:
@@ -86,16 +97,44 @@ class PreNormalize3D(BaseTransform):
     """NTU RGB+D 3D normalisation (from 2s-AGCN), for M = 1 or 2 persons.
 
     Drops the frames where the main person is absent (the person with more present frames is the main one and is
-    put first), subtracts the main person's first-frame centre joint (joint 1 when V = 25, else the last joint) from
-    every non-zero joint, then rotates all frames so that, in the first frame, ``zaxis[0] -> zaxis[1]`` points along
-    +z and ``xaxis[1] -> xaxis[0]`` (left to right shoulder) along +x. Updates ``total_frames`` and sets
-    ``body_center``. Output is float32 (float64 input stays float64).
+    put first), subtracts the main person's first-frame centre joint from every non-zero joint, then rotates all
+    frames so that, in the first frame, ``zaxis[0] -> zaxis[1]`` points along +z and ``xaxis[1] -> xaxis[0]`` (left
+    to right shoulder) along +x. Updates ``total_frames`` and sets ``body_center``. Output is float32 (float64 input
+    stays float64).
+
+    Args:
+        zaxis, xaxis: the spine ``(lower, upper)`` and shoulder ``(right, left)`` joints; default: the layout's
+            ``spine`` and ``shoulders``, or without a layout NTU's ``(0, 1)`` and ``(8, 4)`` (PYSKL's).
+        align_spine, align_center: rotate, centre.
+        layout: a layout name or custom dict: the centre is its ``body_center`` and the skeleton must have its
+            joint count. Without one, PYSKL's rule: joint 1 when V = 25, else the last joint (for a 20-joint Kinect
+            v1 skeleton, the right foot: give the layout).
     """
 
-    def __init__(self, zaxis=(0, 1), xaxis=(8, 4), align_spine: bool = True, align_center: bool = True):
-        self.zaxis, self.xaxis = tuple(zaxis), tuple(xaxis)
+    def __init__(self, zaxis=None, xaxis=None, align_spine: bool = True, align_center: bool = True, layout=None):
+        self.layout = None if layout is None else get_layout(layout)
+        self.zaxis = self._axis(zaxis, 'spine', (0, 1), 'zaxis')
+        self.xaxis = self._axis(xaxis, 'shoulders', (8, 4), 'xaxis')
+        if align_spine and (self.zaxis is None or self.xaxis is None):
+            raise ValueError(f'PreNormalize3D: layout {self.layout.name!r} names no spine and shoulders pairs to '
+                             'align; add spine=(lower, upper) and shoulders=(right, left) to it, give zaxis/xaxis, or '
+                             'pass align_spine=False')
         self.align_spine = align_spine
         self.align_center = align_center
+
+    def _axis(self, given, key, pyskl_default, arg):
+        if given is None:
+            return pyskl_default if self.layout is None else getattr(self.layout, key)
+        axis = tuple(int(j) for j in given)
+        if len(axis) != 2 or (self.layout is not None and not all(0 <= j < self.layout.num_node for j in axis)):
+            raise ValueError(f'PreNormalize3D: {arg} must be two joints of the skeleton, got {given!r}')
+        return axis
+
+    def _center_joint(self, num_joints: int) -> int:
+        if self.layout is None:
+            return 1 if num_joints == 25 else num_joints - 1  # PYSKL's rule
+        body_center = self.layout.body_center
+        return self.layout.center if body_center is None else body_center
 
     def _spine_rotation(self, first_frame: np.ndarray) -> np.ndarray:
         """One matrix for PYSKL's two rotations (spine onto z, then shoulders onto x), from person 0's frame 0."""
@@ -106,7 +145,8 @@ class PreNormalize3D(BaseTransform):
         return to_x @ to_z
 
     def transform(self, results: dict) -> dict:
-        skeleton = _check_skeleton(self, results, channels=(3, ))
+        skeleton = _check_skeleton(self, results, channels=(3, ),
+                                   num_node=None if self.layout is None else self.layout.num_node)
         M, T, V, C = skeleton.shape
         if results.get('total_frames', T) != T:
             raise sample_error(self, results, f"total_frames is {results['total_frames']} but keypoint has {T} "
@@ -128,7 +168,7 @@ class PreNormalize3D(BaseTransform):
             x, joint_size = x[::-1], joint_size[::-1]
         x = x.take(frames, axis=1)
         if self.align_center:
-            center_joint = 1 if V == 25 else -1
+            center_joint = self._center_joint(V)
             results['body_center'] = skeleton[main, frames[0], center_joint].copy()
             joint_on = joint_size.take(frames, axis=1) > 0
             x = self._centred(x, joint_on, x[0, 0, center_joint].copy(), rounding=skeleton.dtype == np.float16)
@@ -155,8 +195,9 @@ class PreNormalize3D(BaseTransform):
         return out.reshape(x.shape)
 
     def __repr__(self):
+        layout = '' if self.layout is None else f', layout={self.layout.name!r}'
         return (f'{type(self).__name__}(zaxis={self.zaxis}, xaxis={self.xaxis}, align_spine={self.align_spine}, '
-                f'align_center={self.align_center})')
+                f'align_center={self.align_center}{layout})')
 
 
 @TRANSFORMS.register_module()
@@ -166,15 +207,20 @@ class PreNormalize2D(BaseTransform):
     ``mode='fix'``: ``x -> (x - w/2) / (w/2)``, ``y -> (y - h/2) / (h/2)`` with ``(h, w) = results['img_shape']``
     (``img_shape`` argument if absent). ``mode='auto'``: centre and scale by the box around the confident joints, but
     only when the box is wider and taller than 10 (coordinates already in [0, 1] are left as they are).
-    Joints with score <= ``threshold`` are set to x = y = 0. Output is float32.
+    Joints with score <= ``threshold`` are set to x = y = 0. Output is float32; a third channel is a score, and
+    ``results['keypoint_has_score']`` says so to the later steps whatever the layout.
+
+    ``layout`` (a name or custom dict, optional): the skeleton must have its joint count. Both modes are the same for
+    every layout (the 'auto' box spans all confident joints).
     """
 
-    def __init__(self, img_shape=(1080, 1920), threshold: float = 0.01, mode: str = 'fix'):
+    def __init__(self, img_shape=(1080, 1920), threshold: float = 0.01, mode: str = 'fix', layout=None):
         if mode not in ('fix', 'auto'):
             raise ValueError(f"PreNormalize2D: mode must be 'fix' or 'auto', got {mode!r}")
         self.img_shape = tuple(img_shape)
         self.threshold = threshold
         self.mode = mode
+        self.layout = None if layout is None else get_layout(layout)
 
     @staticmethod
     def _normalise_by_box(keypoint, confident):
@@ -187,7 +233,8 @@ class PreNormalize2D(BaseTransform):
             keypoint[..., 1] = (keypoint[..., 1] - (y_max + y_min) / 2) / (y_max - y_min) * 2
 
     def transform(self, results: dict) -> dict:
-        keypoint = _check_skeleton(self, results, channels=(2, 3)).astype(np.float32)  # a copy: safe to edit
+        num_node = None if self.layout is None else self.layout.num_node
+        keypoint = _check_skeleton(self, results, channels=(2, 3), num_node=num_node).astype(np.float32)  # a copy
         if 'keypoint_score' in results:
             if keypoint.shape[-1] != 2:
                 raise sample_error(self, results, f'has keypoint_score, so keypoint must be [M, T, V, 2], got '
@@ -204,21 +251,27 @@ class PreNormalize2D(BaseTransform):
             keypoint[..., 1] = (keypoint[..., 1] - (h / 2)) / (h / 2)
         if confident is not None:
             keypoint[..., :2][~confident] = 0
+            results[SCORE_FLAG] = True
         results['keypoint'] = keypoint
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(img_shape={self.img_shape}, threshold={self.threshold}, mode={self.mode!r})'
+        layout = '' if self.layout is None else f', layout={self.layout.name!r}'
+        return (f'{type(self).__name__}(img_shape={self.img_shape}, threshold={self.threshold}, mode={self.mode!r}'
+                f'{layout})')
 
 
 # ------------------------------------------------------------------------------------------------ modality features
 
 
-def _has_score(layout_name: str, channels: int, score_channel: Optional[bool]) -> bool:
-    """Whether channel 3 of a C = 3 skeleton is a score: PYSKL decides by the layout name (2D layouts)."""
+def _has_score(layout_name: str, channels: int, score_channel: Optional[bool], results: dict) -> bool:
+    """Whether channel 3 of a C = 3 skeleton is a score: the transform's ``score_channel`` if given, else
+    ``PreNormalize2D``'s word (any layout), else PYSKL's rule by the layout's name (the built-in 2D layouts)."""
     if channels != 3:
         return False
-    return layout_name in SCORE_LAYOUTS if score_channel is None else bool(score_channel)
+    if score_channel is not None:
+        return bool(score_channel)
+    return bool(results.get(SCORE_FLAG)) or layout_name in SCORE_LAYOUTS
 
 
 class _BoneTable:
@@ -259,21 +312,23 @@ class JointToBone(BaseTransform):
 
     Args:
         dataset: a built-in layout name (``nturgb+d``, ``coco``, ``openpose``, ``handmp``) or a custom layout dict
-            (see :func:`pyskl.graph.get_layout`; its ``bones`` default to the inward edges).
+            (see :func:`pyskl.graph.get_layout`; its ``bones`` default to the inward edges); default ``nturgb+d``.
         target: where to put the bones.
         score_channel: whether channel 3 of a 3-channel skeleton is a score (averaged over the bone's two joints, not
-            subtracted). None: PYSKL's rule, True for the 2D layouts coco / openpose / handmp.
+            subtracted). None: a score when ``PreNormalize2D`` made it one, or by PYSKL's rule for the 2D layouts
+            coco / openpose / handmp.
+        layout: the same as ``dataset`` (give one of them).
     """
 
-    def __init__(self, dataset='nturgb+d', target: str = 'keypoint', score_channel: Optional[bool] = None):
-        self.layout = get_layout(dataset)
+    def __init__(self, dataset=None, target: str = 'keypoint', score_channel: Optional[bool] = None, layout=None):
+        self.layout = _resolve_layout(type(self).__name__, dataset, layout)
         self.target = target
         self.score_channel = score_channel
         self._table = _BoneTable(self.layout)
 
     def transform(self, results: dict) -> dict:
         keypoint = _check_skeleton(self, results, num_node=self.layout.num_node)
-        has_score = _has_score(self.layout.name, keypoint.shape[-1], self.score_channel)
+        has_score = _has_score(self.layout.name, keypoint.shape[-1], self.score_channel, results)
         results[self.target] = self._table.bones(keypoint, has_score)
         return results
 
@@ -286,18 +341,20 @@ class ToMotion(BaseTransform):
     """Temporal difference of ``results[source]`` into ``results[target]`` (last frame zero).
 
     For 3-channel 2D skeletons the score channel becomes the mean score of the two frames. PYSKL did this for coco
-    and openpose but forgot handmp (while its JointToBone averages handmp scores); here all 2D layouts average.
+    and openpose but forgot handmp (while its JointToBone averages handmp scores); here all 2D layouts average,
+    custom ones included (``score_channel`` and ``dataset`` / ``layout`` as for :class:`JointToBone`).
     """
 
-    def __init__(self, dataset='nturgb+d', source: str = 'keypoint', target: str = 'motion',
-                 score_channel: Optional[bool] = None):
-        self.layout = get_layout(dataset)
+    def __init__(self, dataset=None, source: str = 'keypoint', target: str = 'motion',
+                 score_channel: Optional[bool] = None, layout=None):
+        self.layout = _resolve_layout(type(self).__name__, dataset, layout)
         self.source, self.target = source, target
         self.score_channel = score_channel
 
     def transform(self, results: dict) -> dict:
         data = _check_skeleton(self, results, key=self.source)
-        results[self.target] = _motion(data, _has_score(self.layout.name, data.shape[-1], self.score_channel))
+        has_score = _has_score(self.layout.name, data.shape[-1], self.score_channel, results)
+        results[self.target] = _motion(data, has_score)
         return results
 
     def __repr__(self):
@@ -330,15 +387,16 @@ class GenSkeFeat(BaseTransform):
 
     A ``keypoint_score`` (2D skeletons) is first appended to ``keypoint`` as channel 3 (and treated as a score).
     Motion is taken over the whole sequence, before temporal sampling (as PYSKL). Unlike PYSKL, the intermediate
-    features (``j``, ``b``) are not left behind in ``results``.
+    features (``j``, ``b``) are not left behind in ``results``. The layout is ``dataset`` (PYSKL's name) or
+    ``layout`` (the same thing), default ``nturgb+d``; ``score_channel`` as for :class:`JointToBone`.
     """
 
-    def __init__(self, dataset='nturgb+d', feats: Sequence[str] = ('j', ), axis: int = -1,
-                 score_channel: Optional[bool] = None):
+    def __init__(self, dataset=None, feats: Sequence[str] = ('j', ), axis: int = -1,
+                 score_channel: Optional[bool] = None, layout=None):
         unknown = [f for f in feats if f not in FEATURES]
         if unknown or not feats:
             raise ValueError(f'GenSkeFeat: feats must be a non-empty list of {FEATURES}, got {list(feats)}')
-        self.layout = get_layout(dataset)
+        self.layout = _resolve_layout(type(self).__name__, dataset, layout)
         self.feats, self.axis = list(feats), axis
         self.score_channel = score_channel
         self._table = _BoneTable(self.layout)
@@ -358,7 +416,7 @@ class GenSkeFeat(BaseTransform):
         if 'keypoint_score' in results:
             results['keypoint'], score_channel = self._merge_score(results), True
         joints = results.pop('keypoint')
-        has_score = _has_score(self.layout.name, joints.shape[-1], score_channel)
+        has_score = _has_score(self.layout.name, joints.shape[-1], score_channel, results)
 
         feats = dict(j=joints)
         if 'b' in self.feats or 'bm' in self.feats:
@@ -526,7 +584,8 @@ class Flip(BaseTransform):
         direction: only ``'horizontal'`` (PYSKL allowed nothing else for keypoints).
         flip_label_map: ``{label: label when flipped}``.
         left_kp, right_kp: joints swapped by the flip; when not given, the ``left`` / ``right`` of ``layout``.
-        layout: a built-in layout name or custom layout dict; None and no ``left_kp`` / ``right_kp``: no swap.
+        layout: a built-in layout name or custom layout dict (the keypoints must then have its joint count); None
+            and no ``left_kp`` / ``right_kp``: no swap.
     """
 
     def __init__(self, flip_ratio: float = 0.5, direction: str = 'horizontal', flip_label_map: Optional[dict] = None,
@@ -535,8 +594,9 @@ class Flip(BaseTransform):
             raise ValueError(f"Flip: keypoints can only be flipped horizontally, got direction={direction!r}")
         if (left_kp is None) != (right_kp is None):
             raise ValueError('Flip: give both left_kp and right_kp, or neither')
-        if left_kp is None and layout is not None:
-            left_kp, right_kp = get_layout(layout).left, get_layout(layout).right
+        self.layout = None if layout is None else get_layout(layout)
+        if left_kp is None and self.layout is not None:
+            left_kp, right_kp = self.layout.left, self.layout.right
         left_kp, right_kp = tuple(left_kp or ()), tuple(right_kp or ())
         if len(left_kp) != len(right_kp):
             raise ValueError(f'Flip: left_kp and right_kp differ in length ({len(left_kp)} vs {len(right_kp)})')
@@ -550,7 +610,7 @@ class Flip(BaseTransform):
         return order
 
     def _flip_keypoints(self, results):
-        keypoint = _check_skeleton(self, results)
+        keypoint = _check_skeleton(self, results, num_node=None if self.layout is None else self.layout.num_node)
         if 'img_shape' not in results:
             raise sample_error(self, results, 'needs img_shape (h, w) to flip x coordinates')
         if self.left_kp and max(self.left_kp + self.right_kp) >= keypoint.shape[2]:

@@ -30,13 +30,33 @@ def _stack_persons(points: List[torch.Tensor]) -> torch.Tensor:
     return torch.stack([F.pad(p, (0, 0, 0, 0, 0, 0, 0, most - p.shape[1])) for p in points])
 
 
+def _render(points, heatmap_cfg: dict) -> torch.Tensor:
+    """The volumes ``[N, views, C, L, H, W]`` of the batch's deferred points."""
+    points = list(points) if isinstance(points, (list, tuple)) else list(points.unbind(0))
+    return render_batch(_stack_persons(points).float(), heatmap_cfg)
+
+
+def _stack(inputs, key: Optional[str] = None) -> torch.Tensor:
+    """The samples' inputs (a list, or a batch already) as one float tensor; they must have one shape."""
+    if isinstance(inputs, (list, tuple)):
+        shapes = {tuple(x.shape) for x in inputs}
+        if len(shapes) > 1:
+            what = f'{key!r} shapes' if key else 'input shapes'
+            raise ValueError(f'Samples of one batch have different {what} {sorted(shapes)}; '
+                             'check the pipeline (clip_len, num_person, num_clips)')
+        inputs = torch.stack(list(inputs))
+    return inputs.float()
+
+
 @MODELS.register_module()
 class ActionDataPreprocessor(BaseDataPreprocessor):
-    """Stack per-sample ``inputs`` (``[num_clips, ...]`` each) into ``[N, num_clips, ...]`` and move the batch.
+    """Stack per-sample ``inputs`` (``[num_clips, ...]`` each) into ``[N, num_clips, ...]`` and move the batch; a dict
+    of inputs (RGBPose's ``imgs`` and ``heatmap_imgs``) is stacked key by key.
 
     Samples whose pipeline deferred its heatmaps (``GeneratePoseTarget(deferred=True)``: keypoints packed as
     ``[clips, M, L, V, 3]`` with the render settings in the sample's ``heatmap_cfg``) are rendered here, on the
-    model's device, into the volumes the pipeline would have made: ``[N, views, C, L, H, W]``.
+    model's device, into the volumes the pipeline would have made: ``[N, views, C, L, H, W]`` (RGBPose: its
+    ``heatmap_imgs``).
 
     Args:
         mean, std: optional per-channel normalisation applied on the last axis of GCN inputs
@@ -54,16 +74,19 @@ class ActionDataPreprocessor(BaseDataPreprocessor):
         data = self.cast_data(data)
         inputs, data_samples = data['inputs'], data.get('data_samples')
         heatmap_cfg = _heatmap_cfg(data_samples)
+        if isinstance(inputs, dict):  # RGBPose: imgs and heatmap_imgs (deferred points go there), stacked apart
+            if self.normalize:
+                raise ValueError('ActionDataPreprocessor: mean/std apply to GCN inputs; RGBPose inputs are '
+                                 'normalised in the pipeline (Normalize)')
+            if heatmap_cfg is not None and 'heatmap_imgs' not in inputs:
+                raise ValueError('Deferred heatmaps (heatmap_cfg) but no heatmap_imgs among the inputs '
+                                 f'{sorted(inputs)}')
+            render = heatmap_cfg is not None
+            return dict(inputs={key: _render(value, heatmap_cfg) if render and key == 'heatmap_imgs' else
+                                _stack(value, key) for key, value in inputs.items()}, data_samples=data_samples)
         if heatmap_cfg is not None:
-            points = list(inputs) if isinstance(inputs, (list, tuple)) else list(inputs.unbind(0))
-            return dict(inputs=render_batch(_stack_persons(points).float(), heatmap_cfg), data_samples=data_samples)
-        if isinstance(inputs, (list, tuple)):
-            shapes = {tuple(x.shape) for x in inputs}
-            if len(shapes) > 1:
-                raise ValueError(f'Samples of one batch have different input shapes {sorted(shapes)}; '
-                                 'check the pipeline (clip_len, num_person, num_clips)')
-            inputs = torch.stack(list(inputs))
-        inputs = inputs.float()
+            return dict(inputs=_render(inputs, heatmap_cfg), data_samples=data_samples)
+        inputs = _stack(inputs)
         if self.normalize:
             inputs = (inputs - self.mean) / self.std
         return dict(inputs=inputs, data_samples=data_samples)

@@ -8,6 +8,21 @@ from pyskl.evaluation.functional import top_k_accuracy
 from pyskl.registry import MODELS
 
 
+def classification_losses(loss_cls: nn.Module, cls_score: torch.Tensor, data_samples: List,
+                          multi_class: bool = False) -> dict:
+    """``loss_cls`` of ``cls_score`` ``[N, K]`` against the samples' ``gt_label``, after the batch's ``top1_acc`` and
+    ``top5_acc`` (single-label data), as PYSKL's ``BaseHead.loss`` reports them."""
+    labels = torch.cat([sample.gt_label for sample in data_samples]).to(cls_score.device)
+    losses = dict()
+    if not multi_class:
+        topk = (1, min(5, cls_score.shape[1]))
+        top1, top5 = top_k_accuracy(cls_score.detach().cpu().numpy(), labels.cpu().numpy(), topk)
+        losses['top1_acc'] = torch.tensor(top1, device=cls_score.device)
+        losses['top5_acc'] = torch.tensor(top5, device=cls_score.device)
+    losses['loss_cls'] = loss_cls(cls_score, labels)
+    return losses
+
+
 @MODELS.register_module()
 class SimpleHead(nn.Module):
     """Args:
@@ -63,16 +78,7 @@ class SimpleHead(nn.Module):
 
     def loss(self, x, data_samples: List) -> dict:
         """Loss on backbone features ``x`` and the samples' ``gt_label``; also logs the batch's top-1/top-5."""
-        cls_score = self(x)
-        labels = torch.cat([sample.gt_label for sample in data_samples]).to(cls_score.device)
-        losses = dict()
-        if not self.multi_class:
-            topk = (1, min(5, self.num_classes))
-            top1, top5 = top_k_accuracy(cls_score.detach().cpu().numpy(), labels.cpu().numpy(), topk)
-            losses['top1_acc'] = torch.tensor(top1, device=cls_score.device)
-            losses['top5_acc'] = torch.tensor(top5, device=cls_score.device)
-        losses['loss_cls'] = self.loss_cls(cls_score, labels)
-        return losses
+        return classification_losses(self.loss_cls, self(x), data_samples, self.multi_class)
 
 
 @MODELS.register_module()

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from pyskl.datasets.transforms import UniformSample, UniformSampleDecode, UniformSampleFrames
+from pyskl.datasets.transforms import PoseDecode, UniformSample, UniformSampleDecode, UniformSampleFrames
+from pyskl.datasets.transforms.sampling import interp_positions, resample
 from pyskl.registry import TRANSFORMS
 
 
@@ -138,3 +139,147 @@ def test_uniform_sample_decode_short_crops_loop_within_the_video():
     out = UniformSampleDecode(clip_len=10)(dict(keypoint=kp, test_mode=False))['keypoint']
     frames = out[0, :, 0, 0].astype(int)
     np.testing.assert_array_equal(frames, (frames[0] + np.arange(10)) % 7)
+
+
+# ------------------------------------------------------------------------------------- short clips: loop, interp, pad
+def pyskl_train_indices(total, clip_len, num_clips, p_interval=(1, 1)):
+    """PYSKL's train-mode sampler written out plainly, drawing from the global RNG."""
+    clips = []
+    for _ in range(num_clips):
+        ratio = np.random.rand() * (p_interval[1] - p_interval[0]) + p_interval[0]
+        n = int(ratio * total)
+        off = np.random.randint(total - n + 1)
+        if n < clip_len:
+            start = np.random.randint(0, n)
+            inds = np.arange(start, start + clip_len)
+        elif n < 2 * clip_len:
+            skip = np.random.choice(clip_len + 1, n - clip_len, replace=False)
+            shift = np.zeros(clip_len + 1, dtype=np.int64)
+            shift[skip] = 1
+            inds = np.arange(clip_len) + np.cumsum(shift)[:-1]
+        else:
+            bids = np.array([j * n // clip_len for j in range(clip_len + 1)])
+            inds = bids[:clip_len] + np.random.randint(np.diff(bids))
+        clips.append(inds + off)
+    return np.mod(np.concatenate(clips), total)
+
+
+@pytest.mark.parametrize('total, p_interval', [(5, 1), (11, (0.5, 1)), (20, 1), (45, (0.3, 1)), (90, 1)])
+def test_loop_train_mode_is_pyskl_draw_for_draw(total, p_interval):
+    np.random.seed(11)
+    ours = sample(UniformSampleFrames(clip_len=16, num_clips=3, p_interval=p_interval, short_clip='loop'), total,
+                  False)['frame_inds']
+    np.random.seed(11)
+    interval = p_interval if isinstance(p_interval, tuple) else (p_interval, p_interval)
+    np.testing.assert_array_equal(ours, pyskl_train_indices(total, 16, 3, interval))
+    assert ours.dtype == np.int64
+
+
+def ramp(frames, joints=2, persons=1):
+    """keypoint[m, t, v] = (t + 1, 10 * (v + 1), 100 * (m + 1)): the frame is readable from channel 0."""
+    kp = np.zeros((persons, frames, joints, 3), np.float32)
+    kp[..., 0] = np.arange(1, frames + 1)[None, :, None]
+    kp[..., 1] = 10 * np.arange(1, joints + 1)
+    kp[..., 2] = 100 * np.arange(1, persons + 1)[:, None, None]
+    return kp
+
+
+def test_interp_positions_by_hand():
+    # 4 frames into 8 bins of half a frame, read at the bins' middles: t - 1/2 for t = 0.25, 0.75, ..., 3.75
+    np.testing.assert_allclose(interp_positions(4, 8, np.full(8, 0.5)), [0, .25, .75, 1.25, 1.75, 2.25, 2.75, 3])
+    np.testing.assert_allclose(interp_positions(3, 4, np.zeros(4)), [0, 0.25, 1, 1.75])
+    np.testing.assert_allclose(interp_positions(1, 5, np.full(5, 0.9)), 0)
+
+
+def test_resample_interpolates_linearly_and_pads_with_zeros():
+    data = np.array([0., 1., 4., 9.], np.float32)[None, :, None, None] * np.ones((1, 4, 2, 2), np.float32)
+    out = resample(data, np.array([0., 0.5, 2.25, 3., np.nan]))
+    np.testing.assert_allclose(out[0, :, 0, 0], [0, 0.5, 4 + 0.25 * 5, 9, 0])
+    assert out.dtype == np.float32 and out.shape == (1, 5, 2, 2)
+    score = np.array([[[1.], [0.5], [0.], [1.]]], np.float32)  # [M, T, V]
+    np.testing.assert_allclose(resample(score, np.array([0.5, 1.5]))[0, :, 0], [0.75, 0.25])
+
+
+def test_resample_snaps_a_joint_missing_on_one_side_to_the_nearer_frame():
+    data = ramp(3)
+    data[0, 1, 1] = 0  # joint 1 undetected in frame 1
+    out = resample(data, np.array([0.25, 0.75, 1.25, 1.5]), np.any(data != 0, axis=-1))
+    np.testing.assert_allclose(out[0, :, 0, 0], [1.25, 1.75, 2.25, 2.5])  # joint 0: interpolated
+    # joint 1, the nearer frame: 0, then the missing frame 1 (nothing), then frame 2 (from half way on)
+    np.testing.assert_allclose(out[0, :, 1, 0], [1, 0, 0, 3])
+
+
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_interp_stretches_a_short_clip_over_its_span(test_mode):
+    transform = UniformSampleFrames(clip_len=8, num_clips=2, short_clip='interp')
+    results = PoseDecode()(sample(transform, 4, test_mode, keypoint=ramp(4, persons=2),
+                                  keypoint_score=np.ones((2, 4, 2), np.float32)))
+    kp = results['keypoint']
+    assert kp.shape == (2, 16, 2, 3) and results['frame_inds'].tolist() == list(range(16))
+    frame = kp[0, :, 0, 0].reshape(2, 8) - 1  # the position read, 0..3
+    low = np.clip(np.arange(8) * 4 / 8 - 0.5, 0, 3)
+    high = np.clip(np.arange(1, 9) * 4 / 8 - 0.5, 0, 3)
+    assert np.all(frame >= low - 1e-6) and np.all(frame <= high + 1e-6)  # one point in each bin, in order
+    np.testing.assert_array_equal(frame[:, [0, -1]], [[0, 3], [0, 3]])  # the whole span, first to last frame
+    np.testing.assert_array_equal(kp[..., 0], kp[:1, :, :1, 0].repeat(2, 0).repeat(2, 2))  # same for all joints
+    np.testing.assert_array_equal(kp[..., 1], np.broadcast_to([10, 20], kp.shape[:3]))  # constant channels stay
+    np.testing.assert_array_equal(kp[..., 2], np.broadcast_to([[[100]], [[200]]], kp.shape[:3]))
+    np.testing.assert_array_equal(results['keypoint_score'], 1)
+    assert results['total_frames'] == 4
+
+
+def test_interp_test_mode_is_seeded_and_train_mode_jitters():
+    transform = UniformSampleFrames(clip_len=8, short_clip='interp')
+    first = sample(transform, 5, True, keypoint=ramp(5))['keypoint'][0, :, 0, 0]
+    np.random.seed(0)
+    again = sample(transform, 5, True, keypoint=ramp(5))['keypoint'][0, :, 0, 0]
+    np.testing.assert_array_equal(first, again)
+    trains = {tuple(sample(transform, 5, False, keypoint=ramp(5))['keypoint'][0, :, 0, 0]) for _ in range(5)}
+    assert len(trains) == 5
+
+
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_pad_puts_zero_frames_after_the_clip(test_mode):
+    transform = UniformSampleFrames(clip_len=6, num_clips=2, short_clip='pad')
+    results = PoseDecode()(sample(transform, 4, test_mode, keypoint=ramp(4),
+                                  keypoint_score=np.ones((1, 4, 2), np.float32)))
+    np.testing.assert_array_equal(results['keypoint'][0, :, 0, 0], [1, 2, 3, 4, 0, 0] * 2)
+    np.testing.assert_array_equal(results['keypoint_score'][0, :, 0], [1, 1, 1, 1, 0, 0] * 2)
+
+
+def test_pad_and_interp_keep_the_crop():
+    np.random.seed(4)
+    pad = sample(UniformSampleFrames(clip_len=8, p_interval=(0.5, 0.5), short_clip='pad'), 10, False,
+                 keypoint=ramp(10))['keypoint'][0, :, 0, 0]
+    assert pad[5:].tolist() == [0, 0, 0] and np.all(np.diff(pad[:5]) == 1) and 1 <= pad[0] <= 6  # 5 cropped frames
+
+
+@pytest.mark.parametrize('short_clip', ['interp', 'pad'])
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_long_clips_are_sampled_as_with_loop(short_clip, test_mode):
+    for total in (16, 23, 40):
+        np.random.seed(total)
+        loop = sample(UniformSampleFrames(clip_len=16, num_clips=2), total, test_mode)['frame_inds']
+        np.random.seed(total)
+        kp = ramp(total)
+        other = sample(UniformSampleFrames(clip_len=16, num_clips=2, short_clip=short_clip), total, test_mode,
+                       keypoint=kp)
+        np.testing.assert_array_equal(other['frame_inds'], loop)
+        assert other['keypoint'] is kp  # PoseDecode gathers them as before
+
+
+def test_uniform_sample_decode_interp_and_pad():
+    kp = ramp(4)
+    interp = UniformSampleDecode(clip_len=8, short_clip='interp')(dict(keypoint=kp, test_mode=True))['keypoint']
+    assert interp.shape == (1, 8, 2, 3) and interp[0, 0, 0, 0] == 1 and interp[0, -1, 0, 0] == 4
+    assert np.all(np.diff(interp[0, :, 0, 0]) >= 0)
+    pad = UniformSampleDecode(clip_len=6, short_clip='pad')(
+        dict(keypoint=kp, keypoint_score=np.ones((1, 4, 2), np.float32), test_mode=False))['keypoint']
+    np.testing.assert_array_equal(pad[0, :, 0], [[t, 10, 100, 1] for t in (1, 2, 3, 4)] + [[0, 0, 0, 0]] * 2)
+
+
+def test_short_clip_modes_are_checked():
+    with pytest.raises(ValueError, match="short_clip must be one of \\('loop', 'interp', 'pad'\\), got 'repeat'"):
+        UniformSample(clip_len=8, short_clip='repeat')
+    with pytest.raises(ValueError, match="'clip'.*resamples results\\[\"keypoint\"\\]"):
+        sample(UniformSample(clip_len=8, short_clip='pad'), 4, False)

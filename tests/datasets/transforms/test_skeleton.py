@@ -303,3 +303,93 @@ def test_everything_is_registered():
     for name in ('PreNormalize3D', 'PreNormalize2D', 'JointToBone', 'ToMotion', 'MergeSkeFeat', 'GenSkeFeat', 'PadTo',
                  'RandomRot', 'RandomScale', 'RandomGaussianNoise', 'Flip'):
         assert TRANSFORMS.get(name) is not None, name
+
+
+# --------------------------------------------------------------------------------------------- layouts in the pipeline
+KINECT_V1 = dict(
+    num_node=20, center=2, body_center=1, spine=(0, 1), shoulders=(8, 4),
+    inward=[(0, 1), (1, 2), (3, 2), (4, 2), (5, 4), (6, 5), (7, 6), (8, 2), (9, 8), (10, 9), (11, 10), (12, 0),
+            (13, 12), (14, 13), (15, 14), (16, 0), (17, 16), (18, 17), (19, 18)],
+    left=[4, 5, 6, 7, 12, 13, 14, 15], right=[8, 9, 10, 11, 16, 17, 18, 19])
+# a 15-joint 2D skeleton (JHMDB's order): 0 neck, 1 belly, 2 face, 3/4 shoulders, ...
+JHMDB = dict(num_node=15, center=1, inward=[(0, 1), (2, 0), (3, 0), (4, 0), (5, 1), (6, 1), (7, 3), (8, 4), (9, 5),
+                                            (10, 6), (11, 7), (12, 8), (13, 9), (14, 10)])
+
+
+def test_prenormalize3d_with_the_ntu_layout_is_pyskl_default():
+    skeleton = np.random.default_rng(5).normal(size=(2, 6, 25, 3)).astype(np.float16)
+    skeleton[1, 3] = 0
+    ours = PreNormalize3D(layout='nturgb+d')(dict(keypoint=skeleton, total_frames=6))
+    default = PreNormalize3D()(dict(keypoint=skeleton, total_frames=6))
+    np.testing.assert_array_equal(ours['keypoint'], default['keypoint'])
+    np.testing.assert_array_equal(ours['body_center'], default['body_center'])
+
+
+def test_prenormalize3d_centres_and_aligns_a_custom_layout_by_its_joints():
+    rng = np.random.default_rng(2)
+    body = canonical_body(rng)[:, :20]  # Kinect v1 shares NTU's joints 0-19 here: spine 0 -> 1, shoulders 8 / 4
+    rotation = Rotation.from_euler('xyz', [-0.3, 0.8, 1.7]).as_matrix()
+    seen = (body @ rotation.T + np.array([1.0, 0.4, 2.5]))[None]
+    results = PreNormalize3D(layout=KINECT_V1)(dict(keypoint=seen.copy(), total_frames=4))
+    np.testing.assert_allclose(results['keypoint'][0], body, atol=1e-5)
+    np.testing.assert_allclose(results['body_center'], [1.0, 0.4, 2.5], atol=1e-12)
+    # without the layout, PYSKL's rule centres a 20-joint skeleton on its last joint (Kinect v1's right foot)
+    pyskl_rule = PreNormalize3D()(dict(keypoint=seen.copy(), total_frames=4))
+    np.testing.assert_array_equal(pyskl_rule['body_center'], seen[0, 0, 19])
+
+
+def test_prenormalize3d_needs_the_layout_axes_or_no_alignment():
+    with pytest.raises(ValueError, match="layout 'custom' names no spine and shoulders"):
+        PreNormalize3D(layout=JHMDB)
+    results = PreNormalize3D(layout=JHMDB, align_spine=False)(
+        dict(keypoint=np.arange(1, 91, dtype=np.float32).reshape(1, 2, 15, 3), total_frames=2))
+    np.testing.assert_array_equal(results['keypoint'][0, 0, 1], 0)  # centred on the belly, the layout's centre
+    with pytest.raises(ValueError, match="'s1'.*25 joints but the skeleton layout has 20"):
+        PreNormalize3D(layout=KINECT_V1)(dict(keypoint=np.ones((1, 2, 25, 3)), total_frames=2, frame_dir='s1'))
+
+
+def jhmdb_sample(rng, frames=3):
+    keypoint = rng.uniform(0, 200, size=(1, frames, 15, 2)).astype(np.float32)
+    score = rng.uniform(0.5, 1, size=(1, frames, 15)).astype(np.float32)
+    return dict(keypoint=keypoint, keypoint_score=score, img_shape=(240, 320), frame_dir='v')
+
+
+@pytest.mark.parametrize('feats', [['b'], ['jm'], ['bm']])
+def test_a_custom_2d_layout_keeps_its_score_channel_after_prenormalize2d(feats):
+    results = PreNormalize2D(layout=JHMDB)(jhmdb_sample(np.random.default_rng(0)))
+    score = results['keypoint'][..., 2].copy()
+    out = GenSkeFeat(layout=JHMDB, feats=feats)(results)['keypoint']
+    parent = np.array([dict(get_layout(JHMDB).bones).get(v, v) for v in range(15)])
+    bone_score = (score + score[..., parent]) / 2  # a bone's confidence: the mean of its joints'
+    expected = dict(b=bone_score, jm=(score[:, 1:] + score[:, :-1]) / 2,
+                    bm=(bone_score[:, 1:] + bone_score[:, :-1]) / 2)[feats[0]]
+    np.testing.assert_allclose(out[:, :expected.shape[1], :, 2], expected, rtol=1e-6)
+    assert out[:, :expected.shape[1], :, 2].min() > 0.4  # not the all-zero difference of the scores
+
+
+def test_joint_to_bone_and_to_motion_keep_a_custom_layout_score_too():
+    results = PreNormalize2D()(jhmdb_sample(np.random.default_rng(1)))
+    score = results['keypoint'][..., 2].copy()
+    bone = JointToBone(layout=JHMDB, target='b')(results)['b']
+    np.testing.assert_allclose(bone[..., 1, 2], score[..., 1])  # the centre's bone: its own score
+    motion = ToMotion(layout=JHMDB)(results)['motion']
+    np.testing.assert_allclose(motion[:, 0, :, 2], (score[:, 0] + score[:, 1]) / 2, rtol=1e-6)
+    # a 3D skeleton of a custom layout keeps PYSKL's rule: the third channel is z
+    z = np.random.default_rng(2).normal(size=(1, 2, 15, 3)).astype(np.float32)
+    np.testing.assert_allclose(ToMotion(layout=JHMDB)(dict(keypoint=z))['motion'][:, 0], z[:, 1] - z[:, 0])
+
+
+def test_a_layout_is_given_once():
+    with pytest.raises(ValueError, match='give the skeleton layout once'):
+        GenSkeFeat(dataset='coco', layout='coco')
+    assert GenSkeFeat(layout='coco').layout.name == 'coco' and GenSkeFeat().layout.name == 'nturgb+d'
+
+
+def test_layout_joint_counts_are_checked_by_prenormalize2d_and_flip():
+    sample = jhmdb_sample(np.random.default_rng(3))
+    with pytest.raises(ValueError, match="'v'.*15 joints but the skeleton layout has 17"):
+        PreNormalize2D(layout='coco')(dict(sample))
+    with pytest.raises(ValueError, match="'v'.*15 joints but the skeleton layout has 17"):
+        Flip(flip_ratio=1, layout='coco')(dict(sample))
+    flipped = Flip(flip_ratio=1, layout=dict(JHMDB, left=[4], right=[3]))(dict(sample))['keypoint']
+    np.testing.assert_allclose(flipped[0, 0, 3, 0], 320 - sample['keypoint'][0, 0, 4, 0])

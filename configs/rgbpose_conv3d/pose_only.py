@@ -1,0 +1,99 @@
+# RGBPoseConv3D pretraining | NTU RGB+D 60, cross-subject | pose stream: PoseC3D SlowOnly on 32 keypoint-heatmap
+# frames (no temporal stride). PYSKL: configs/rgbpose_conv3d/pose_only.py (top-1 92.9 with 1 clip, 93.2 with 10).
+# Its trained weights are one half of rgbpose_conv3d.py's start (tools/merge_rgbpose_pretrain.py).
+default_scope = 'pyskl'
+
+model = dict(
+    type='Recognizer3D',
+    backbone=dict(
+        type='ResNet3dSlowOnly',
+        in_channels=17,
+        base_channels=32,
+        num_stages=3,
+        out_indices=(2,),
+        stage_blocks=(4, 6, 3),
+        conv1_stride=(1, 1),
+        pool1_stride=(1, 1),
+        inflate=(0, 1, 1),
+        spatial_strides=(2, 2, 2),
+        temporal_strides=(1, 1, 1)),
+    cls_head=dict(type='I3DHead', in_channels=512, num_classes=60, dropout=0.5),
+    test_cfg=dict(average_clips='prob'))
+
+dataset_type = 'PoseDataset'
+ann_file = 'data/nturgbd/ntu60_hrnet.pkl'
+left_kp = [1, 3, 5, 7, 9, 11, 13, 15]
+right_kp = [2, 4, 6, 8, 10, 12, 14, 16]
+# GeneratePoseTarget renders the heatmaps in the dataloader workers. Set deferred=True in every GeneratePoseTarget to
+# render the heatmaps on the model's device in the data preprocessor instead.
+train_pipeline = [
+    dict(type='UniformSampleFrames', clip_len=32),
+    dict(type='PoseDecode'),
+    dict(type='PoseCompact', hw_ratio=1.0, allow_imgpad=True),
+    dict(type='Resize', scale=(64, 64), keep_ratio=False),
+    dict(type='RandomResizedCrop', area_range=(0.56, 1.0)),
+    dict(type='Resize', scale=(56, 56), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5, left_kp=left_kp, right_kp=right_kp),
+    dict(type='GeneratePoseTarget', with_kp=True, with_limb=False),
+    dict(type='FormatShape', input_format='NCTHW_Heatmap'),
+    dict(type='PackActionInputs'),
+]
+val_pipeline = [
+    dict(type='UniformSampleFrames', clip_len=32, num_clips=1),
+    dict(type='PoseDecode'),
+    dict(type='PoseCompact', hw_ratio=1.0, allow_imgpad=True),
+    dict(type='Resize', scale=(64, 64), keep_ratio=False),
+    dict(type='GeneratePoseTarget', with_kp=True, with_limb=False),
+    dict(type='FormatShape', input_format='NCTHW_Heatmap'),
+    dict(type='PackActionInputs'),
+]
+test_pipeline = [
+    dict(type='UniformSampleFrames', clip_len=32, num_clips=1),
+    dict(type='PoseDecode'),
+    dict(type='PoseCompact', hw_ratio=1.0, allow_imgpad=True),
+    dict(type='Resize', scale=(64, 64), keep_ratio=False),
+    dict(type='GeneratePoseTarget', with_kp=True, with_limb=False, left_kp=left_kp, right_kp=right_kp),
+    dict(type='FormatShape', input_format='NCTHW_Heatmap'),
+    dict(type='PackActionInputs'),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='RepeatDataset',
+        times=10,
+        dataset=dict(type=dataset_type, ann_file=ann_file, pipeline=train_pipeline, split='xsub_train')))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, ann_file=ann_file, pipeline=val_pipeline, split='xsub_val', test_mode=True))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, ann_file=ann_file, pipeline=test_pipeline, split='xsub_val', test_mode=True))
+val_evaluator = dict(type='AccMetric', metric_list=['top_k_accuracy', 'mean_class_accuracy'])
+test_evaluator = dict(type='AccMetric', metric_list=['top_k_accuracy', 'mean_class_accuracy'])
+
+# 18 epochs over the training split repeated 10 times = PYSKL's "180 epochs".
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=18, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+# PYSKL trained with 8 GPUs x 16 samples = 128 per step at lr 0.2. The LR scales linearly with the total batch:
+# lr = 0.2 * (num_processes * batch_size) / 128. tools/train.py applies this rule (--no-scale-lr keeps 0.2).
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.2, momentum=0.9, weight_decay=0.0003),
+    clip_grad=dict(max_norm=40, norm_type=2))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=18, eta_min=0, by_epoch=True, convert_to_iter_based=True)]
+auto_scale_lr = dict(enable=True, base_batch_size=128)
+
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),
+    logger=dict(type='LoggerHook', interval=20))
+work_dir = './work_dirs/rgbpose_conv3d/pose_only'
