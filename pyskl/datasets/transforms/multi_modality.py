@@ -31,18 +31,18 @@ class MMUniformSampleFrames(BaseTransform):
     becomes the list of modalities (unless it is a list already).
 
     Training draws the modalities in the dict's order from numpy's global RNG; test mode gives each modality the
-    indices ``UniformSampleFrames(clip_len, seed=seed)`` would (PYSKL re-seeded for each), so both are PYSKL's.
-    Other keyword arguments go to every modality's :class:`UniformSampleFrames`.
+    indices ``UniformSampleFrames(clip_len, seed=seed)`` would (PYSKL re-seeded for each), so both are PYSKL's. Short
+    crops loop (PYSKL's rule; video frames have no fractional indices for the other ``short_clip`` modes).
     """
 
-    def __init__(self, clip_len: Dict[str, int], num_clips: int = 1, p_interval=1, seed: int = 255, **kwargs):
+    def __init__(self, clip_len: Dict[str, int], num_clips: int = 1, p_interval=1, seed: int = 255):
         if not isinstance(clip_len, dict) or not clip_len:
             raise TypeError(f'MMUniformSampleFrames: clip_len must be a dict {{modality: frames}}, got {clip_len!r}')
         unknown = sorted(set(clip_len) - set(MODALITIES))
         if unknown:
             raise ValueError(f'MMUniformSampleFrames: unknown modalities {unknown}; known: {MODALITIES}')
         self.clip_len, self.num_clips = dict(clip_len), num_clips
-        self.samplers = {modality: UniformSampleFrames(length, num_clips, p_interval, seed, **kwargs)
+        self.samplers = {modality: UniformSampleFrames(length, num_clips, p_interval, seed)
                          for modality, length in self.clip_len.items()}
 
     def transform(self, results: dict) -> dict:
