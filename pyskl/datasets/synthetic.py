@@ -727,7 +727,8 @@ def write_compressed_dataset(data: Dict, out_path: str, num_kpfiles: int = 3) ->
 VIDEO_SIZE = (200, 112)  # (w, h)
 _SHIRT, _TROUSERS, _SKIN, _SHOES = range(4)
 # (joint, parent, part, radius in metres) of every drawn bone; the head is a disc of radius HEAD_RADIUS
-_BONES = [(SPINE_MID, PELVIS, _SHIRT, .13), (SPINE_SHOULDER, SPINE_MID, _SHIRT, .14), (NECK, SPINE_SHOULDER, _SKIN, .05),
+_BONES = [(SPINE_MID, PELVIS, _SHIRT, .13), (SPINE_SHOULDER, SPINE_MID, _SHIRT, .14),
+          (NECK, SPINE_SHOULDER, _SKIN, .05),
           (L_HIP, PELVIS, _TROUSERS, .09), (R_HIP, PELVIS, _TROUSERS, .09),
           (L_SHOULDER, SPINE_SHOULDER, _SHIRT, .07), (R_SHOULDER, SPINE_SHOULDER, _SHIRT, .07),
           (L_ELBOW, L_SHOULDER, _SHIRT, .05), (R_ELBOW, R_SHOULDER, _SHIRT, .05),

@@ -3,9 +3,10 @@
 Reading: :func:`iter_frames` (BGR frames one by one, OpenCV, for skeleton extraction and drawing) and
 :func:`open_video` (chosen frames as one RGB array, for the RGB pipelines) with two back-ends:
 
-* ``'decord'`` (PYSKL's, the ``video`` extra): ``get_batch`` for ``mode='accurate'``; ``'efficient'`` seeks to each
-  frame and takes the next *key* frame, as PYSKL's ``DecordDecode`` did (fast on long videos, but not the frames
-  asked for unless every frame is a key frame).
+* ``'decord'`` (PYSKL's, the ``video`` extra): ``mode='accurate'`` decodes forward to the frames asked for (PYSKL's
+  ``get_batch`` seeks, and returns wrong frames on some AVIs, see :class:`DecordReader`); ``'efficient'`` seeks to
+  each frame and takes the next *key* frame, as PYSKL's ``DecordDecode`` did (fast on long videos, but not the
+  frames asked for unless every frame is a key frame).
 * ``'opencv'`` (always installed): one pass that decodes up to the last frame asked for and converts only those
   (``'accurate'``), or a seek per frame (``'efficient'``; OpenCV's seek decodes forward from the key frame before
   it, so these are the frames asked for too). It gives decord's pixels (both decode with FFmpeg).
@@ -129,6 +130,13 @@ class VideoReader:
 class DecordReader(VideoReader):
     """decord's ``VideoReader`` (its frame count is that of the packets it indexed, so a truncated file is shorter).
 
+    ``'accurate'`` decodes forward from the first frame, keeping the frames asked for. PYSKL called ``get_batch``,
+    which seeks by timestamp and, on files with unreliable timestamps, sometimes returns another frame: on
+    ``ntu_sample.avi`` (an AVI with B-frames) its last frame came back as frame 0, 31 or 61-70 in 20-80 % of the
+    calls, depending on the other indices (decord issue #195 reports the same on HMDB51's AVIs). Decoding forward
+    gives the frames asked for, the same as ``get_batch`` where that is right. ``'efficient'`` is PYSKL's: a seek per
+    frame, landing on key frames.
+
     With ``fallback`` (``backend='auto'``), frames decord fails to decode (e.g. from a file cut inside a packet) are
     decoded again with OpenCV, whose error then names what is wrong.
     """
@@ -137,18 +145,34 @@ class DecordReader(VideoReader):
 
     def __init__(self, path: str, num_threads: int = 1, fallback: bool = False):
         super().__init__(path)
-        import decord
         _check_file(path)
         self.num_threads, self.fallback = num_threads, fallback
-        try:
-            self._reader = decord.VideoReader(path, num_threads=num_threads)
-        except Exception as e:  # decord raises its own DECORDError (a RuntimeError) with C++ context
-            raise VideoError(f'{path}: decord cannot open it ({_first_line(e)})') from e
+        self._open()
         self.num_frames = len(self._reader)
 
-    def _decode(self, indices, mode):
-        if mode == 'accurate':
-            return self._reader.get_batch(indices.tolist()).asnumpy()
+    def _open(self):
+        import decord
+        try:
+            self._reader = decord.VideoReader(self.path, num_threads=self.num_threads)
+        except Exception as e:  # decord raises its own DECORDError (a RuntimeError) with C++ context
+            raise VideoError(f'{self.path}: decord cannot open it ({_first_line(e)})') from e
+        self._position = 0  # the index of the frame next() returns
+
+    def _decode_forward(self, indices):
+        wanted = np.unique(indices)
+        if wanted[0] < self._position:
+            self._open()  # a fresh reader rather than seek(0): no seeking at all
+        decoded = {}
+        for index in wanted.tolist():
+            while self._position < index:  # next() converts frames it decodes; skip_frames() misses the last ones
+                self._reader.next()
+                self._position += 1
+            decoded[index] = self._reader.next().asnumpy()
+            self._position += 1
+        return np.stack([decoded[index] for index in indices.tolist()])
+
+    def _decode_key_frames(self, indices):
+        self._position = self.num_frames  # after seeking, the next accurate call starts afresh
         self._reader.seek(0)
         frames = []
         for index in indices.tolist():
@@ -158,8 +182,8 @@ class DecordReader(VideoReader):
 
     def _frames(self, indices, mode):
         try:
-            return self._decode(indices, mode)
-        except Exception as e:
+            return self._decode_forward(indices) if mode == 'accurate' else self._decode_key_frames(indices)
+        except Exception as e:  # StopIteration too: decoding ended before a frame its index promised
             if not self.fallback:
                 raise VideoError(f'{self.path}: decord cannot decode frames {_index_range(indices)} '
                                  f'({_first_line(e)})') from e

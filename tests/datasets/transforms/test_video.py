@@ -10,8 +10,8 @@ from pyskl.datasets.transforms.video import video_path
 from pyskl.utils.video import VideoError, decord_available
 from tests.conftest import coloured_frames, write_video
 
-BACKENDS = ['opencv', pytest.param('decord', marks=pytest.mark.skipif(not decord_available(),
-                                                                        reason='decord is not installed'))]
+NO_DECORD = pytest.mark.skipif(not decord_available(), reason='decord is not installed')
+BACKENDS = ['opencv', pytest.param('decord', marks=NO_DECORD)]
 
 
 def test_the_video_of_a_sample():
