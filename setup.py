@@ -22,12 +22,20 @@ setup(
     long_description=open(osp.join(osp.dirname(__file__), 'README.md')).read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     license='Apache-2.0',
-    packages=find_packages(include=['pyskl', 'pyskl.*']),
+    # the label maps of tools/data/label_map ship inside the package as pyskl/label_map/*.txt
+    # (pyskl.utils.label_maps finds them there, or in the checkout)
+    packages=find_packages(include=['pyskl', 'pyskl.*']) + ['pyskl.label_map'],
+    package_dir={'pyskl.label_map': 'tools/data/label_map'},
+    package_data={'pyskl.label_map': ['*.txt']},
     python_requires='>=3.10',
     install_requires=read_requirements('requirements.txt'),
-    # tests: decord too, so that the decoding tests compare both video back-ends
-    extras_require={'tests': read_requirements('requirements/tests.txt') + read_requirements('requirements/video.txt'),
-                    'extract': read_requirements('requirements/extract.txt'),
-                    'video': read_requirements('requirements/video.txt')},
+    extras_require={
+        # tests: decord too, so that the decoding tests compare both video back-ends
+        'tests': read_requirements('requirements/tests.txt') + read_requirements('requirements/video.txt'),
+        'extract': read_requirements('requirements/extract.txt'),
+        'onnx': read_requirements('requirements/onnx.txt'),
+        'tensorboard': read_requirements('requirements/tensorboard.txt'),
+        'video': read_requirements('requirements/video.txt'),
+    },
     zip_safe=False,
 )

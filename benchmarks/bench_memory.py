@@ -17,7 +17,9 @@ total PSS per worker count, and the cost of each added worker, (PSS(max workers)
 share of the annotation's size. Target: < 10 %. The measuring processes call ``keep_freed_memory`` as
 ``tools/train.py`` does (the workers inherit it); ``--no-keep-memory`` leaves glibc's defaults.
 
-Run: ``python benchmarks/bench_memory.py [--samples 20000] [--workers 1 4 8]`` (a few minutes on 2 cores; Linux).
+Run: ``python benchmarks/bench_memory.py [--samples 20000] [--workers 1 4 8] [--kinds dense k400] [--no-trim]`` (a
+few minutes on 2 cores; Linux). ``--no-trim`` leaves out PoseDataset's ``malloc_trim`` after packing the annotations.
+``benchmarks/bench_memory_training.py`` measures a whole 2-process training and testing.
 """
 import argparse
 import json
@@ -35,8 +37,9 @@ V, PERSONS, FRAMES = 17, 2, (80, 121)
 SAMPLES_PER_KPFILE = 1000
 
 
-def write_annotations(folder: str, num: int, seed: int = 0) -> dict:
-    """The dense annotation and its K400 form (table of contents + kpfiles) under ``folder``; returns their paths."""
+def write_annotations(folder: str, num: int, seed: int = 0, k400: bool = True) -> dict:
+    """The dense annotation and (``k400``) its K400 form (table of contents + kpfiles) under ``folder``; returns their
+    paths."""
     rng = np.random.default_rng(seed)
     frames = rng.integers(*FRAMES, size=num)
     dense, toc, kpfile = [], [], {}
@@ -49,6 +52,8 @@ def write_annotations(folder: str, num: int, seed: int = 0) -> dict:
         common = dict(frame_dir=frame_dir, label=int(i % 60), total_frames=int(num_frames), img_shape=(1080, 1920),
                       original_shape=(1080, 1920))
         dense.append(dict(common, keypoint=xy, keypoint_score=score))
+        if not k400:
+            continue
         # K400's rows: frame-major, persons within a frame
         rows = np.concatenate([xy, score[..., None]], -1).transpose(1, 0, 2, 3).reshape(-1, V, 3)
         raw_file = osp.join('kpfiles', f'part_{i // SAMPLES_PER_KPFILE:03d}.pkl')
@@ -60,7 +65,7 @@ def write_annotations(folder: str, num: int, seed: int = 0) -> dict:
                 pickle.dump(kpfile, f, protocol=4)
             kpfile = {}
     paths = dict(dense=osp.join(folder, 'dense.pkl'), k400=osp.join(folder, 'k400.pkl'))
-    for kind, annos in (('dense', dense), ('k400', toc)):
+    for kind, annos in (('dense', dense), ('k400', toc))[:2 if k400 else 1]:
         with open(paths[kind], 'wb') as f:
             pickle.dump(dict(split=dict(train=[a['frame_dir'] for a in annos]), annotations=annos), f, protocol=4)
     return paths
@@ -98,12 +103,15 @@ def count(batch) -> int:
     return len(batch)
 
 
-def measure(kind: str, ann_file: str, workers: int, keep_memory: bool) -> dict:
+def measure(kind: str, ann_file: str, workers: int, keep_memory: bool, trim: bool = True) -> dict:
     """One epoch with ``workers`` workers (run in a fresh process); the largest total PSS seen."""
     import torch
     if keep_memory:
         from pyskl.utils.memory import keep_freed_memory
         keep_freed_memory()
+    if not trim:  # measure without PoseDataset's malloc_trim after packing the annotations
+        import pyskl.datasets.pose_dataset as pose_dataset
+        pose_dataset.release_free_memory = lambda: False
     torch.set_num_threads(1)
     dataset = build_dataset(kind, ann_file)
     loader = torch.utils.data.DataLoader(dataset, batch_size=32, shuffle=True, num_workers=workers,
@@ -125,6 +133,8 @@ def run_measure(args, kind, ann_file, workers) -> dict:
     command = [sys.executable, __file__, '--measure', kind, '--ann-file', ann_file, '--workers', str(workers)]
     if not args.keep_memory:
         command.append('--no-keep-memory')
+    if not args.trim:
+        command.append('--no-trim')
     repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=repo + os.pathsep + os.environ.get('PYTHONPATH', ''))
     out = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -143,11 +153,14 @@ def main():
     parser.add_argument('--workers', type=int, nargs='+', default=[1, 4, 8])
     parser.add_argument('--no-keep-memory', dest='keep_memory', action='store_false',
                         help="leave glibc's malloc defaults (tools/train.py keeps freed memory in the process)")
+    parser.add_argument('--no-trim', dest='trim', action='store_false',
+                        help="no malloc_trim after PoseDataset packs the annotations (to see what it saves)")
+    parser.add_argument('--kinds', nargs='+', choices=['dense', 'k400'], default=['dense', 'k400'])
     parser.add_argument('--measure', choices=['dense', 'k400'], help=argparse.SUPPRESS)
     parser.add_argument('--ann-file', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.ann_file, args.workers[0], args.keep_memory)))
+        print(json.dumps(measure(args.measure, args.ann_file, args.workers[0], args.keep_memory, args.trim)))
         return
     if not osp.exists('/proc/self/smaps_rollup'):
         sys.exit('bench_memory.py reads /proc/PID/smaps_rollup (Linux 4.14+)')
@@ -158,11 +171,12 @@ def main():
         print(f'{args.samples} samples [2, 80-120, 17, 2] + scores, float16, written in '
               f'{time.perf_counter() - start:.0f} s: dense {mib(osp.getsize(paths["dense"]))}, K400 table of contents '
               f'{mib(osp.getsize(paths["k400"]))} + kpfiles; load average {os.getloadavg()[0]:.1f}')
-        start = time.perf_counter()
-        build_dataset('k400', paths['k400'])  # the keypoint store, built once before the measurements
-        print(f'K400 keypoint store built in {time.perf_counter() - start:.0f} s')
+        if 'k400' in args.kinds:
+            start = time.perf_counter()
+            build_dataset('k400', paths['k400'])  # the keypoint store, built once before the measurements
+            print(f'K400 keypoint store built in {time.perf_counter() - start:.0f} s')
         print(f'{"format":<7}{"workers":>8}{"total PSS":>12}{"main":>10}{"workers":>10}{"epoch":>8}')
-        for kind in ('dense', 'k400'):
+        for kind in args.kinds:
             results = {}
             for workers in args.workers:
                 results[workers] = r = run_measure(args, kind, paths[kind], workers)

@@ -2,6 +2,8 @@
 # Weights: PYSKL's demo/hagrid.pth (40 classes: Jester's 27 + HaGRID's 13; 16 of them trained, see
 # tools/data/label_map/gesture.txt). Input: 21 MediaPipe hand landmarks, raw [0, 1] image coordinates.
 default_scope = 'pyskl'
+# class names for pyskl.apis (a label map shipped with pyskl: tools/data/label_map/gesture.txt)
+label_map = 'gesture'
 
 model = dict(
     type='RecognizerGCN',

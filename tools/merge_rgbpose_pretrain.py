@@ -31,7 +31,7 @@ def main(argv=None):
     from pyskl.models.recognizers.mm_recognizer3d import merge_stream_checkpoints
     from pyskl.utils import CheckpointError
     torch.manual_seed(args.seed)
-    model = init_recognizer(args.config, device='cpu')
+    model = init_recognizer(args.config, device='cpu', fuse_bn=False)  # the model's own keys, BatchNorms included
     try:
         merged = merge_stream_checkpoints(args.rgb_checkpoint, args.pose_checkpoint, args.output, model)
     except (CheckpointError, FileNotFoundError) as e:

@@ -19,9 +19,12 @@ def parse_args(argv=None):
                         help='how the clips of a sample are combined (default: the config\'s, else prob)')
     parser.add_argument('--work-dir', help='where logs go (default: the config\'s work_dir)')
     parser.add_argument('--compile', action='store_true', help='torch.compile the model')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch'], default=None,
-                        help='pytorch under torchrun (set by dist_test.sh), none for one process')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, key=value (e.g. test_dataloader.dataset.ann_file=X: the '
+                        "config's top-level variables such as ann_file are copied into the parts when it is loaded)")
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default=None,
+                        help='pytorch under torchrun (set by dist_test.sh), slurm under srun (slurm_test.sh), '
+                        'none for one process')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -45,4 +48,5 @@ def main(argv=None):
 
 if __name__ == '__main__':
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    main()
+    from pyskl.utils.errors import run_tool
+    sys.exit(run_tool(main))

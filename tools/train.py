@@ -29,9 +29,15 @@ def parse_args(argv=None):
     lr.add_argument('--auto-scale-lr', dest='scale_lr', action='store_true',
                     help='the default now (kept so that PYSKL-style commands still run)')
     parser.set_defaults(scale_lr=True)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch'], default=None,
-                        help='pytorch under torchrun (set by dist_train.sh), none for one process')
+    parser.add_argument('--no-strict-load', dest='strict_load', action='store_false',
+                        help='load a load_from / --resume checkpoint whose keys do not fit the model partially (e.g. '
+                        'fine-tuning with another head); by default such a checkpoint is refused, listing the keys')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, key=value (e.g. train_dataloader.dataset.ann_file=X: the '
+                        "config's top-level variables such as ann_file are copied into the parts when it is loaded)")
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default=None,
+                        help='pytorch under torchrun (set by dist_train.sh), slurm under srun (slurm_train.sh), '
+                        'none for one process')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -45,10 +51,12 @@ def main(argv=None):
     launcher = args.launcher or ('pytorch' if launched_by_torchrun() else 'none')
     cfg = train_config(args.config, work_dir=args.work_dir, validate=args.validate, resume=args.resume,
                        seed=args.seed, deterministic=args.deterministic, cfg_options=args.cfg_options,
-                       compile=args.compile, amp=args.amp, scale_lr=args.scale_lr, launcher=launcher)
+                       compile=args.compile, amp=args.amp, scale_lr=args.scale_lr, launcher=launcher,
+                       strict_load=args.strict_load)
     train(cfg, test_best=args.test_best, test_last=args.test_last)
 
 
 if __name__ == '__main__':
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    main()
+    from pyskl.utils.errors import run_tool
+    sys.exit(run_tool(main))

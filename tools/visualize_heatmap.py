@@ -38,7 +38,7 @@ def pick(annotations, index, frame_dir, ann_file):
 
 def main(argv=None):
     args = parse_args(argv)
-    from pyskl.datasets.pose_dataset import load_annotation_file
+    from pyskl.datasets.checks import load_annotation_file
     from pyskl.utils import register_all_modules
     from pyskl.visualization.heatmap import sample_volume, save_heatmaps
     register_all_modules()

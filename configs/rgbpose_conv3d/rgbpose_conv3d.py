@@ -127,6 +127,8 @@ default_hooks = dict(
                     max_keep_ckpts=3),
     logger=dict(type='LoggerHook', interval=20))
 work_dir = './work_dirs/rgbpose_conv3d/rgbpose_conv3d'
-# PYSKL's merged rgb_only + pose_only weights (its laterals are missing: mmengine's load_from loads non-strictly and
-# they keep their initialisation). Weights of your own: tools/merge_rgbpose_pretrain.py writes a strict-loading file.
+# PYSKL's merged rgb_only + pose_only weights. Its laterals are missing, so it loads non-strictly (strict_load =
+# False) and they keep their initialisation. Weights of your own: tools/merge_rgbpose_pretrain.py writes a file that
+# loads strictly (then drop strict_load).
 load_from = 'https://download.openmmlab.com/mmaction/pyskl/ckpt/rgbpose_conv3d/rgbpose_conv3d_init.pth'
+strict_load = False

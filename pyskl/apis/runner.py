@@ -11,18 +11,35 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from pyskl.utils import load_checkpoint, register_all_modules
-from pyskl.utils.config_check import check_config_types
+from pyskl.utils.config_check import check_cfg_options, check_config_keys, check_config_types
 from pyskl.utils.dist import ddp_wrapper_cfg, init_distributed
+from pyskl.utils.errors import ConfigError, InputNotFoundError
 
 DEFAULT_METRICS = ('top_k_accuracy', 'mean_class_accuracy')
 
 
+def read_config(filename: str) -> Config:
+    """``Config.fromfile`` whose errors name the file: a missing file or one that is not a valid config."""
+    if not osp.isfile(filename):
+        raise InputNotFoundError(f'config file {filename} does not exist')
+    try:
+        return Config.fromfile(filename)
+    except SyntaxError as e:
+        raise ConfigError(f'{filename} is not a valid config: {e.msg} (line {e.lineno})') from e
+    except NameError as e:  # a variable the file uses before (or without) defining it
+        raise ConfigError(f'{filename} is not a valid config: {e}') from e
+
+
 def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
-    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    """The config with ``cfg_options`` merged, every ``type`` and every part's keys checked."""
+    cfg = config if isinstance(config, Config) else read_config(config)
+    name = config if isinstance(config, str) else 'the config'
     if cfg_options:
+        check_cfg_options(cfg, cfg_options, name)
         cfg.merge_from_dict(cfg_options)
     cfg.setdefault('default_scope', 'pyskl')
-    check_config_types(cfg, config if isinstance(config, str) else 'the config')
+    check_config_types(cfg, name)
+    check_config_keys(cfg, name)
     return cfg
 
 
@@ -31,11 +48,47 @@ def _default_work_dir(config) -> str:
     return osp.join('./work_dirs', stem)
 
 
-def _add_input_check(cfg: Config) -> None:
+def _add_hook(cfg: Config, hook: str) -> None:
     hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(h.get('type') == 'InputCheckHook' for h in hooks):
-        hooks.append(dict(type='InputCheckHook'))
+    if not any(h.get('type') == hook for h in hooks):
+        hooks.append(dict(type=hook))
     cfg.custom_hooks = hooks
+
+
+def _add_input_check(cfg: Config) -> None:
+    _add_hook(cfg, 'InputCheckHook')
+    _tell_datasets_num_classes(cfg)
+
+
+def _tell_datasets_num_classes(cfg: Config) -> None:
+    """Give each PoseDataset the model's ``cls_head.num_classes``, so that a label the head cannot score is refused
+    at load time, naming the file and the sample (not by the loss, mid-epoch)."""
+    from pyskl.datasets import PoseDataset
+    from pyskl.registry import DATASETS
+    num_classes = (cfg.get('model') or {}).get('cls_head', {}).get('num_classes')
+    if not isinstance(num_classes, int):
+        return
+
+    def visit(node):
+        if not isinstance(node, dict):
+            return
+        kind = DATASETS.get(node['type']) if isinstance(node.get('type'), str) else None
+        if isinstance(kind, type) and issubclass(kind, PoseDataset):
+            node.setdefault('num_classes', num_classes)
+        visit(node.get('dataset'))
+        for inner in node.get('datasets') or []:
+            visit(inner)
+
+    register_all_modules(init_default_scope=False)
+    for split in ('train', 'val', 'test'):
+        visit((cfg.get(f'{split}_dataloader') or {}).get('dataset'))
+
+
+def _add_training_reliability(cfg: Config, strict_load: bool) -> None:
+    """Per-epoch reseeding (exact resumes, fresh augmentations every epoch) and strict ``load_from`` / resume."""
+    _add_hook(cfg, 'EpochSeedHook')
+    if strict_load and cfg.get('strict_load', True):
+        _add_hook(cfg, 'StrictLoadHook')
 
 
 def _setup_launcher(cfg: Config, launcher: str) -> None:
@@ -92,11 +145,13 @@ def lr_rule_message(cfg: Config, world_size: int) -> Optional[Tuple[str, bool]]:
 def train_config(config: Union[str, Config], work_dir: Optional[str] = None, validate: bool = False,
                  resume: Union[None, bool, str] = None, seed: Optional[int] = None, deterministic: bool = False,
                  cfg_options: Optional[dict] = None, compile: bool = False, amp: bool = False,
-                 scale_lr: bool = True, launcher: str = 'none') -> Config:
+                 scale_lr: bool = True, launcher: str = 'none', strict_load: bool = True) -> Config:
     """The Runner config for training ``config`` with PYSKL's command-line options applied.
 
     ``scale_lr``: scale the lr linearly with the total batch (``processes x batch_size``) against the config's
     ``auto_scale_lr.base_batch_size``, when it states one (see :func:`_set_lr_rule`); False keeps PYSKL's behaviour.
+    ``strict_load=False`` (``--no-strict-load``) loads ``load_from`` / resume checkpoints that do not fit the model
+    partially.
     """
     cfg = load_config(config, cfg_options)
     cfg.work_dir = work_dir or cfg.get('work_dir') or _default_work_dir(config)
@@ -120,6 +175,7 @@ def train_config(config: Union[str, Config], work_dir: Optional[str] = None, val
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     _set_lr_rule(cfg, scale_lr, cfg_options)
     _add_input_check(cfg)
+    _add_training_reliability(cfg, strict_load)
     # DDP does not broadcast BatchNorm statistics (broadcast_buffers=False, as PYSKL): average them across processes
     # after every epoch so that checkpoints, validation and --test-last see the same model on every rank.
     cfg.setdefault('default_hooks', {}).setdefault('sync_buffers', dict(type='SyncBuffersHook'))
@@ -144,7 +200,7 @@ def find_best_checkpoint(work_dir: str) -> str:
     """The best checkpoint CheckpointHook kept (``best_*.pth``); the latest epoch if several."""
     found = glob.glob(osp.join(work_dir, 'best_*.pth'))
     if not found:
-        raise FileNotFoundError(f'No best_*.pth in {work_dir}: --test-best needs --validate during training')
+        raise InputNotFoundError(f'No best_*.pth in {work_dir}: --test-best needs --validate during training')
     return max(found, key=osp.getmtime)
 
 
@@ -154,7 +210,7 @@ def train(cfg: Config, test_best: bool = False, test_last: bool = False) -> dict
     Returns the test metrics by name ('last', 'best')."""
     register_all_modules()
     if test_best and cfg.get('val_evaluator') is None:
-        raise ValueError('--test-best needs --validate (the best checkpoint is chosen on the validation split)')
+        raise ConfigError('--test-best needs --validate (the best checkpoint is chosen on the validation split)')
     runner = Runner.from_cfg(cfg)
     lr_line = lr_rule_message(cfg, runner.world_size)
     if lr_line:  # the logger prints on rank 0 only, and writes the work dir's log
@@ -184,10 +240,10 @@ def test_config(config: Union[str, Config], out: Optional[str] = None, metrics: 
     cfg = load_config(config, cfg_options)
     cfg.work_dir = work_dir or cfg.get('work_dir') or _default_work_dir(config)
     if out is not None and not out.endswith(('.pkl', '.pickle')):
-        raise ValueError(f'--out must name a .pkl or .pickle file, got {out!r}')
+        raise ConfigError(f'--out must name a .pkl or .pickle file, got {out!r}')
     evaluator = dict(cfg.get('test_evaluator') or dict(type='AccMetric'))
     if isinstance(evaluator, (list, tuple)):
-        raise ValueError('tools/test.py expects a single test_evaluator (AccMetric)')
+        raise ConfigError('tools/test.py expects a single test_evaluator (AccMetric)')
     evaluator['metric_list'] = list(metrics)
     evaluator['out_file'] = osp.abspath(out) if out else None
     evaluator['confusion_matrix'] = (osp.splitext(osp.abspath(out))[0] if out else

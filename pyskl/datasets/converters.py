@@ -32,6 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from pyskl.utils.errors import UserError
 from pyskl.utils.fileio import atomic_write, dump_pickle
 from pyskl.utils.tracking import track_poses
 
@@ -50,7 +51,7 @@ BODY25_LAYOUT = dict(
     left=[5, 6, 7, 12, 13, 14, 16, 18, 19, 20, 21], right=[2, 3, 4, 9, 10, 11, 15, 17, 22, 23, 24])
 
 
-class ConversionError(ValueError):
+class ConversionError(UserError, ValueError):
     """Input that cannot be converted; the message names the file (and the sample or line)."""
 
 

@@ -24,13 +24,14 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.logging import print_log
 
+from pyskl.utils.errors import UserError
 from pyskl.utils.fileio import atomic_write
 
 STORE_DTYPE = np.float16
 _FORMAT_VERSION = 1  # part of the digest: a new layout never reads an old store
 
 
-class KeypointStoreError(ValueError):
+class KeypointStoreError(UserError, ValueError):
     """A kpfile is missing or does not hold what the annotation says; the message names the kpfile and sample."""
 
 

@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
+from pyskl.utils.errors import InputNotFoundError, UserError
 from pyskl.utils.fileio import atomic_write, dump_pickle
 
 NUM_JOINTS = 25
@@ -40,7 +41,7 @@ XSUB_TRAIN_SUBJECTS = frozenset([
 _NAME = re.compile(r'S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})')
 
 
-class SkeletonFileError(ValueError):
+class SkeletonFileError(UserError, ValueError):
     """A ``.skeleton`` file that does not follow the official format; the message names the file and the line."""
 
 
@@ -294,7 +295,7 @@ def convert_ntu_skeletons(skeleton_dir: str, out_dir: str, missing: Iterable[str
     ``skip_bad=True`` such files are listed in the result and left out instead.
     """
     if not osp.isdir(skeleton_dir):
-        raise FileNotFoundError(f'skeleton folder {skeleton_dir} does not exist')
+        raise InputNotFoundError(f'skeleton folder {skeleton_dir} does not exist')
     missing = set(missing)
     names = sorted(f[:-len('.skeleton')] for f in os.listdir(skeleton_dir) if f.endswith('.skeleton'))
     if not names:

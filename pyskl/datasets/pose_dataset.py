@@ -1,186 +1,62 @@
 """PoseDataset: PYSKL's skeleton annotation pickle on mmengine's ``BaseDataset``.
 
 The file holds ``dict(split=dict(name=[frame_dir, ...]), annotations=[...])`` or a bare list of annotations (see
-docs/architecture.md). Everything wrong with it is reported at load time, naming the file and the sample, before any
-sample reaches a pipeline; a dataset is either fully loaded or not built at all.
+docs/architecture.md). Everything wrong with it is reported at load time by the checks of
+``tools/data/check_annotation.py`` (``checks.py``), naming the file, the samples and what is wrong, before any sample
+reaches a pipeline: a dataset is either fully loaded or not built at all, unless ``skip_invalid=True`` drops the bad
+samples (listed in one warning).
 
 Memory: mmengine's ``serialize_data`` packs the annotations into one numpy byte buffer that dataloader workers share
 copy-on-write, so N workers do not multiply the resident memory. The keypoints stay numpy arrays, which pickle
 compactly into that buffer. Kinetics-400's table-of-contents entries (``raw_file`` instead of ``keypoint``) get their
 skeletons from a memory-mapped keypoint store built from the kpfiles on first use (``kpstore.py``).
 """
+import logging
 import os.path as osp
-import pickle
 import time
 from numbers import Real
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
-from mmengine.dist import get_dist_info
 from mmengine.fileio import list_from_file
 from mmengine.logging import print_log
 
 from pyskl.registry import DATASETS
+from pyskl.utils.errors import InputNotFoundError
+from pyskl.utils.memory import release_free_memory
+from pyskl.utils.seeding import EpochSeeds
+from .checks import (SAMPLE_KINDS, AnnotationError, check_annotations, fix_annotations, is_compressed,
+                     load_annotation_file)
 from .kpstore import KeypointStore
 
 # K400's per-box detection thresholds for which the annotation stores valid-frame counts.
 BOX_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
-# Files larger than this show a byte progress bar while they are unpickled.
-PROGRESS_MIN_BYTES = 64 * 1024**2
-_FLOAT16_EXPONENT = np.uint16(0x7C00)  # all exponent bits set <=> inf or NaN
 _STORE_INDEX = 'kpstore_index'  # where a raw_file entry's skeletons are in the keypoint store
+_SHOWN_PROBLEMS = 3  # problems an error message spells out before "and N more"
 
 
-class AnnotationError(ValueError):
-    """Something is wrong with an annotation file; the message names the file and, where one is at fault, the
-    sample."""
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Reading the pickle
-# ----------------------------------------------------------------------------------------------------------------
-class _ProgressReader:
-    """File wrapper that advances a tqdm bar as pickle reads.
-
-    ``peek`` is forwarded so that the C unpickler prefetches large chunks instead of calling ``read`` per opcode.
-    """
-
-    def __init__(self, file, bar):
-        self._file, self._bar = file, bar
-
-    def read(self, size=-1):
-        data = self._file.read(size)
-        self._bar.update(len(data))
-        return data
-
-    def readinto(self, buffer):
-        count = self._file.readinto(buffer)
-        self._bar.update(count or 0)
-        return count
-
-    def readline(self, size=-1):
-        line = self._file.readline(size)
-        self._bar.update(len(line))
-        return line
-
-    def peek(self, size=0):
-        return self._file.peek(size)
-
-
-def load_annotation_file(ann_file: str):
-    """Unpickle ``ann_file``, with a progress bar for big files; errors name the file."""
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'annotation file {ann_file} does not exist')
-    size = osp.getsize(ann_file)
-    show_progress = size >= PROGRESS_MIN_BYTES and get_dist_info()[0] == 0
-    try:
-        with open(ann_file, 'rb', buffering=1 << 20) as f:
-            if not show_progress:
-                return pickle.load(f)
-            from tqdm import tqdm
-            with tqdm(total=size, unit='B', unit_scale=True, desc=f'Loading {osp.basename(ann_file)}') as bar:
-                return pickle.load(_ProgressReader(f, bar))
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError) as e:
-        raise AnnotationError(f'{ann_file} is not a readable annotation pickle (corrupt, truncated or not a '
-                              f'pickle): {type(e).__name__}: {e}') from e
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Validation
-# ----------------------------------------------------------------------------------------------------------------
-def _describe(anno, index: Optional[int]) -> str:
-    frame_dir = anno.get('frame_dir') if isinstance(anno, dict) else None
-    if frame_dir is not None:
-        return f"sample '{frame_dir}'"
-    return 'sample' if index is None else f'sample #{index}'
-
-
-def _fail(ann_file: str, anno, index: Optional[int], what: str):
-    raise AnnotationError(f'{ann_file}: {_describe(anno, index)}: {what}')
-
-
-def _count_non_finite(array: np.ndarray) -> int:
-    """Number of NaN/inf entries, 0 for integer arrays.
-
-    NumPy's float16 ``isfinite`` is scalar code (about 6x slower than the integer test): for float16 the exponent
-    bits are checked on a uint16 view first, and the exact count is only computed when something is wrong.
-    """
-    if array.dtype.kind not in 'fc':
-        return 0
-    if array.dtype == np.float16:
-        if array.size == 0 or (array.view(np.uint16) & _FLOAT16_EXPONENT).max() != _FLOAT16_EXPONENT:
-            return 0
-    elif np.isfinite(array).all():
-        return 0
-    return int(array.size - np.count_nonzero(np.isfinite(array)))
-
-
-def _is_compressed(anno: dict) -> bool:
-    """K400-style entries: the skeletons live in ``raw_file`` or as ``[N, V, C]`` boxes indexed by ``frame_inds``."""
-    return 'raw_file' in anno or 'frame_inds' in anno
+def describe_problem(problem, bound: str = '') -> str:
+    """``sample '<frame_dir>': <what>`` for a sample's problem (``bound`` says where the class count comes from),
+    the message itself for the others."""
+    if problem.kind not in SAMPLE_KINDS:
+        return problem.message
+    name = problem.frame_dirs[0]
+    text = f'sample {name}' if name.startswith('#') else f"sample '{name}'"  # '#i': no usable frame_dir
+    text += f': {problem.detail}'
+    return f'{text} {bound}' if problem.kind == 'label_range' and bound else text
 
 
 def validate_annotation(anno, ann_file: str, index: Optional[int] = None) -> Optional[Tuple[int, int]]:
-    """Check one annotation; return its ``(V, C)`` (``None`` for a compressed entry that carries no keypoints).
-
-    Raises :class:`AnnotationError` naming ``ann_file`` and the sample's ``frame_dir`` (or its position ``index``).
-    """
-    if not isinstance(anno, dict):
-        _fail(ann_file, anno, index, f'an annotation must be a dict, got {type(anno).__name__}')
-    missing = [key for key in ('frame_dir', 'label') if key not in anno]
-    if missing:
-        _fail(ann_file, anno, index, f'missing required key(s) {missing}; present keys: {sorted(anno)}')
-    label = anno['label']
-    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
-        _fail(ann_file, anno, index, f"'label' must be an integer class index, got {label!r}")
-
-    if 'keypoint' not in anno:
-        if _is_compressed(anno):
-            return None
-        _fail(ann_file, anno, index, "has no 'keypoint' (and is not a compressed entry with 'raw_file')")
-    keypoint = anno['keypoint']
-    if not isinstance(keypoint, np.ndarray):
-        _fail(ann_file, anno, index, f"'keypoint' must be a numpy array, got {type(keypoint).__name__}")
-
-    if _is_compressed(anno):  # custom_2d_skeleton.py --compress: keypoint [N, V, C] + frame_inds [N]
-        if keypoint.ndim != 3:
-            _fail(ann_file, anno, index, f"compressed 'keypoint' must be [N, V, C], got shape {keypoint.shape}")
-    else:
-        if keypoint.ndim != 4:
-            _fail(ann_file, anno, index, f"'keypoint' must be [M, T, V, C] (rank 4), got shape {keypoint.shape}")
-        num_frames = keypoint.shape[1]
-        if 'total_frames' in anno and anno['total_frames'] != num_frames:
-            _fail(ann_file, anno, index, f"'total_frames' is {anno['total_frames']} but 'keypoint' has "
-                  f'{num_frames} frames (shape {keypoint.shape}, [M, T, V, C])')
-        if 'keypoint_score' in anno:
-            score = anno['keypoint_score']
-            if not isinstance(score, np.ndarray) or score.shape != keypoint.shape[:3]:
-                shape = getattr(score, 'shape', type(score).__name__)
-                _fail(ann_file, anno, index, f"'keypoint_score' must be [M, T, V] = {keypoint.shape[:3]} to match "
-                      f"'keypoint' {keypoint.shape}, got {shape}")
-            bad = _count_non_finite(score)
-            if bad:
-                _fail(ann_file, anno, index, f"'keypoint_score' has {bad} NaN/inf value(s)")
-    bad = _count_non_finite(keypoint)
-    if bad:
-        _fail(ann_file, anno, index, f"'keypoint' has {bad} NaN/inf value(s) (shape {keypoint.shape})")
-    return tuple(keypoint.shape[-2:])
-
-
-def validate_annotations(annos: Sequence[dict], ann_file: str) -> None:
-    """Check every annotation, and that all samples of the file share the joint count V and channel count C."""
-    first_vc, first_index = None, None
-    for index, anno in enumerate(annos):
-        vc = validate_annotation(anno, ann_file, index)
-        if vc is None:
-            continue
-        if first_vc is None:
-            first_vc, first_index = vc, index
-        elif vc != first_vc:
-            _fail(ann_file, anno, index, f'has V={vc[0]} joints and C={vc[1]} channels, but '
-                  f'{_describe(annos[first_index], first_index)} has V={first_vc[0]}, C={first_vc[1]}: all samples '
-                  'of one file must share the skeleton layout')
+    """One sample through the checks of ``checks.py`` (its label only needs to be an integer: a sample to classify
+    has none, -1); an :class:`AnnotationError` naming ``ann_file`` and the sample for its first problem. Returns its
+    ``(V, C)``, ``None`` for a compressed entry without keypoints."""
+    report = check_annotations([anno], source=ann_file, positions=[0 if index is None else index])
+    problems = [p for p in report.problems if p.kind in SAMPLE_KINDS and p.kind != 'label_negative']
+    if problems:
+        raise AnnotationError(f'{ann_file}: {describe_problem(problems[0])}')
+    keypoint = anno.get('keypoint')
+    return tuple(keypoint.shape[-2:]) if isinstance(keypoint, np.ndarray) else None
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -221,6 +97,10 @@ class PoseDataset(BaseDataset):
             ``dict(frame_dir=...)``); a relative prefix is taken under ``data_root``.
         label_map (str, optional): Text file with one class name per line; fills ``metainfo['classes']`` and checks
             that every label indexes a class.
+        num_classes (int, optional): Labels must be below it (``tools/train.py`` and ``tools/test.py`` pass the
+            model's ``cls_head.num_classes``).
+        skip_invalid (bool): Drop the samples with problems (and the split's names without annotation) at load time,
+            listing them in one warning, instead of refusing the file. Defaults to False.
         test_mode (bool): Passed to the pipeline as ``results['test_mode']`` (deterministic sampling).
         serialize_data (bool): Pack the annotations into one shared buffer (keep True with dataloader workers).
         lazy_init (bool): Defer loading to the first access or ``full_init()``.
@@ -239,6 +119,8 @@ class PoseDataset(BaseDataset):
                  kpstore_dir: Optional[str] = None,
                  data_prefix: Optional[Union[str, dict]] = None,
                  label_map: Optional[str] = None,
+                 num_classes: Optional[int] = None,
+                 skip_invalid: bool = False,
                  test_mode: bool = False,
                  serialize_data: bool = True,
                  lazy_init: bool = False,
@@ -250,9 +132,14 @@ class PoseDataset(BaseDataset):
             print_log('PoseDataset: memcached / mc_cfg are ignored, no server is needed: the skeletons of K400-style '
                       "'raw_file' entries are read from a memory-mapped store built from the kpfiles",
                       logger='current')
+        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
+            raise ValueError(f'num_classes must be a positive int, got {num_classes!r}')
         self.kpstore_dir = kpstore_dir
         self.kpstore: Optional[KeypointStore] = None
         self.label_map = label_map
+        self.num_classes = num_classes
+        self.skip_invalid = skip_invalid
+        self.epoch_seeds = EpochSeeds()  # training runs reseed the workers per epoch through it (EpochSeedHook)
         self._labels: Optional[np.ndarray] = None
         self._labels_source = None  # the data_address the cached labels describe
         metainfo = dict(kwargs.pop('metainfo', None) or {})
@@ -285,7 +172,7 @@ class PoseDataset(BaseDataset):
     @staticmethod
     def _read_label_map(label_map: str) -> List[str]:
         if not osp.isfile(label_map):
-            raise FileNotFoundError(f'label map {label_map} does not exist')
+            raise InputNotFoundError(f'label map {label_map} does not exist')
         names = list_from_file(label_map)
         while names and not names[-1].strip():
             names.pop()
@@ -293,19 +180,16 @@ class PoseDataset(BaseDataset):
 
     # -- loading --------------------------------------------------------------------------------------------------
     def load_data_list(self) -> List[dict]:
-        """Read the file, select the split and validate the selected samples."""
+        """Read the file, select the split and check the selected samples (``pyskl/datasets/checks.py``)."""
         start = time.perf_counter()
         content = load_annotation_file(self.ann_file)
-        annos = self._select_split(content)
+        annos, names, positions = self._select_split(content)
         del content  # drop the other splits' samples before anything else is allocated
-        validate_annotations(annos, self.ann_file)
-        self._check_labels(annos)
+        annos = self._check(annos, names, positions)
         self._attach_keypoint_store(annos)
         prefix = self.data_prefix.get('frame_dir')
-        for anno in annos:
-            if 'keypoint' in anno and 'total_frames' not in anno and not _is_compressed(anno):
-                anno['total_frames'] = anno['keypoint'].shape[1]
-            if prefix is not None:
+        if prefix is not None:
+            for anno in annos:
                 anno['frame_dir'] = osp.join(prefix, anno['frame_dir'])
                 if 'filename' in anno:
                     anno['filename'] = osp.join(prefix, anno['filename'])
@@ -314,42 +198,94 @@ class PoseDataset(BaseDataset):
                   f'{time.perf_counter() - start:.1f}s', logger='current')
         return annos
 
-    def _select_split(self, content) -> List[dict]:
+    def _select_split(self, content) -> Tuple[list, Optional[list], Optional[list]]:
+        """The annotations of the split (file order; entries without a usable ``frame_dir`` too, for the checks to
+        name), the split's list of names and the selected annotations' positions in the file (``None``, ``None``
+        without a split)."""
         ann_file, split = self.ann_file, self.split
         if isinstance(content, dict):
-            if 'annotations' not in content:
-                raise AnnotationError(f"{ann_file}: a dict annotation file needs an 'annotations' list; found keys "
-                                      f'{sorted(content)}')
+            if not isinstance(content.get('annotations'), (list, tuple)):
+                found = 'none' if 'annotations' not in content else f"a {type(content['annotations']).__name__}"
+                raise AnnotationError(f"{ann_file}: a dict annotation file needs an 'annotations' list, found "
+                                      f'{found}; keys: {sorted(map(str, content))}')
             annos, splits = content['annotations'], content.get('split')
         elif isinstance(content, (list, tuple)):
+            if content and not any(isinstance(anno, dict) for anno in content):
+                kinds = sorted({type(anno).__name__ for anno in content})
+                raise AnnotationError(f'{ann_file}: expected dict(split=..., annotations=[...]) or a list of '
+                                      f'annotation dicts, got a list of {", ".join(kinds)}')
             annos, splits = content, None
         else:
-            raise AnnotationError(f"{ann_file}: expected dict(split=..., annotations=[...]) or a list of annotations, "
-                                  f'got {type(content).__name__}')
-        if not isinstance(annos, (list, tuple)):
-            raise AnnotationError(f"{ann_file}: 'annotations' must be a list, got {type(annos).__name__}")
+            raise AnnotationError(f'{ann_file}: expected dict(split=..., annotations=[...]) or a list of annotation '
+                                  f'dicts, got {type(content).__name__}')
+        if not annos:
+            raise AnnotationError(f'{ann_file}: the file holds no annotations')
         if split is None:
-            if not annos:
-                raise AnnotationError(f'{ann_file}: the file holds no annotations')
-            return list(annos)
+            return list(annos), None, None
 
         if not isinstance(splits, dict):
             kind = 'is a bare list of annotations' if splits is None else "has no usable 'split' dict"
             raise AnnotationError(f"{ann_file} {kind}, so split='{split}' cannot be applied; use split=None")
         if split not in splits:
             raise AnnotationError(f"{ann_file}: split '{split}' is not in the file; available splits: "
-                                  f'{sorted(splits)}')
-        members = set(splits[split])
-        selected = []
-        for index, anno in enumerate(annos):
-            if not isinstance(anno, dict) or 'frame_dir' not in anno:
-                validate_annotation(anno, ann_file, index)  # raises the precise complaint
-            if anno['frame_dir'] in members:
-                selected.append(anno)
-        if not selected:
-            raise AnnotationError(f"{ann_file}: split '{split}' selects no samples: none of its {len(members)} names "
+                                  f'{sorted(map(str, splits))}')
+        names = splits[split]
+        if not isinstance(names, (list, tuple)):
+            raise AnnotationError(f"{ann_file}: split '{split}' must be a list of frame_dir strings, got "
+                                  f'{type(names).__name__}')
+        members = set(name for name in names if isinstance(name, str))
+        positions = [i for i, anno in enumerate(annos)
+                     if not (isinstance(anno, dict) and isinstance(anno.get('frame_dir'), str))
+                     or anno['frame_dir'] in members]
+        selected = [annos[i] for i in positions]
+        if not any(isinstance(anno, dict) and anno.get('frame_dir') in members for anno in selected):
+            raise AnnotationError(f"{ann_file}: split '{split}' selects no samples: none of its {len(names)} names "
                                   f"matches a 'frame_dir' of the {len(annos)} annotations")
-        return selected
+        return selected, list(names), positions
+
+    def _class_bound(self) -> Tuple[Optional[int], str]:
+        """The number of classes labels must stay below, and where it comes from."""
+        bounds = []
+        classes = self._metainfo.get('classes')
+        if classes is not None:
+            bounds.append((len(classes), f'in {self.label_map or "metainfo[classes]"}'))
+        if self.num_classes is not None:
+            bounds.append((self.num_classes, 'in the model (cls_head.num_classes)'))
+        return min(bounds) if bounds else (None, '')
+
+    def _check(self, annos: list, names: Optional[list], positions: Optional[list]) -> list:
+        """Every problem of the selected samples (and of the split's names), as ``check_annotation.py`` reports it:
+        an :class:`AnnotationError` naming the file, the samples and what is wrong; with ``skip_invalid`` the bad
+        samples are dropped and listed in one warning."""
+        for anno in annos:  # PYSKL takes total_frames from the keypoints when a file leaves it out
+            if isinstance(anno, dict) and 'total_frames' not in anno and not is_compressed(anno) \
+                    and isinstance(anno.get('keypoint'), np.ndarray) and anno['keypoint'].ndim == 4:
+                anno['total_frames'] = anno['keypoint'].shape[1]
+        content = annos if names is None else dict(split={self.split: names}, annotations=annos)
+        num_classes, bound = self._class_bound()
+        report = check_annotations(content, num_classes=num_classes, source=self.ann_file, positions=positions)
+        errors = report.errors
+        if not errors:
+            return annos
+        if not self.skip_invalid:
+            raise AnnotationError(self._describe_problems(errors, bound))
+        cleaned, dropped = fix_annotations(content, report)
+        kept = cleaned if names is None else cleaned['annotations']
+        if not kept:
+            raise AnnotationError(f'{self.ann_file}: skip_invalid=True dropped every sample: '
+                                  + self._describe_problems(errors, bound))
+        listing = '; '.join(f'{kind}: {", ".join(map(str, what))}' for kind, what in dropped.items())
+        print_log(f'{self.ann_file}: skip_invalid=True dropped {len(annos) - len(kept)} of {len(annos)} samples '
+                  f'and the split names without annotation: {listing}', logger='current', level=logging.WARNING)
+        return kept
+
+    def _describe_problems(self, problems: list, bound: str) -> str:
+        """One line: the file, then the first problems (sample, what is wrong), then how many more."""
+        shown = '; '.join(describe_problem(problem, bound) for problem in problems[:_SHOWN_PROBLEMS])
+        more = len(problems) - _SHOWN_PROBLEMS
+        tail = (f'; and {more} more problem(s): tools/data/check_annotation.py {self.ann_file} lists them all'
+                if more > 0 else '')
+        return f'{self.ann_file}: {shown}{tail}'
 
     def _attach_keypoint_store(self, annos: Sequence[dict]) -> None:
         """Open (or build once) the store of the entries whose skeletons live in kpfiles; each such entry gets the
@@ -361,15 +297,6 @@ class PoseDataset(BaseDataset):
                                                    cache_dir=self.kpstore_dir)
         for position, anno in enumerate(entries):
             anno[_STORE_INDEX] = position
-
-    def _check_labels(self, annos: Sequence[dict]) -> None:
-        classes = self._metainfo.get('classes')
-        if classes is None:
-            return
-        for index, anno in enumerate(annos):
-            if not 0 <= anno['label'] < len(classes):
-                _fail(self.ann_file, anno, index, f"label {anno['label']} is outside the {len(classes)} classes of "
-                      f'{self.label_map or "metainfo"}')
 
     def filter_data(self) -> List[dict]:
         """K400's valid-frame filter (``valid_ratio``/``box_thr``); ``valid``/``box_score`` are always dropped."""
@@ -391,10 +318,12 @@ class PoseDataset(BaseDataset):
     def _is_valid(self, anno: dict, index: int) -> bool:
         for key in ('valid', 'box_score', 'total_frames'):
             if key not in anno:
-                _fail(self.ann_file, anno, index, f"valid_ratio is set but the sample has no '{key}'")
+                raise AnnotationError(f"{self.ann_file}: sample '{anno['frame_dir']}': valid_ratio is set but the "
+                                      f"sample has no '{key}'")
         valid = anno['valid']
         if self.box_thr not in valid:
-            _fail(self.ann_file, anno, index, f"'valid' has no entry for box_thr {self.box_thr}: {sorted(valid)}")
+            raise AnnotationError(f"{self.ann_file}: sample '{anno['frame_dir']}': 'valid' has no entry for box_thr "
+                                  f'{self.box_thr}: {sorted(valid)}')
         return valid[self.box_thr] / anno['total_frames'] >= self.valid_ratio
 
     # -- serving --------------------------------------------------------------------------------------------------
@@ -407,6 +336,10 @@ class PoseDataset(BaseDataset):
             info['keypoint'] = self.kpstore.get(position)
         info.update(modality='Pose', start_index=0, test_mode=self.test_mode)
         return info
+
+    def prepare_data(self, idx):
+        self.epoch_seeds.reseed_worker()
+        return super().prepare_data(idx)
 
     def get_cat_ids(self, idx: int) -> List[int]:
         return [int(self.get_labels()[idx])]
@@ -428,7 +361,8 @@ class PoseDataset(BaseDataset):
         labels = np.array([anno['label'] for anno in self.data_list], dtype=np.int64)
         data_bytes, data_address = super()._serialize_data()
         self._labels, self._labels_source = labels, data_address
+        release_free_memory()  # the unpacked annotations just freed: not to be inherited by the workers
         return data_bytes, data_address
 
 
-__all__ = ['PoseDataset', 'AnnotationError', 'validate_annotation', 'validate_annotations', 'load_annotation_file']
+__all__ = ['PoseDataset', 'AnnotationError', 'load_annotation_file', 'validate_annotation']

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from pyskl.utils.errors import InputNotFoundError, UserError
 from .functional import mean_class_accuracy, top_k_accuracy
 
 MODES = ('prob', 'score')
@@ -23,7 +24,7 @@ DEFAULT_GRID = (0, 1, 2, 3)
 PROB_ATOL = 1e-3
 
 
-class FusionError(ValueError):
+class FusionError(UserError, ValueError):
     """Score files that cannot be fused (or scored against the split), with the files named."""
 
 
@@ -44,7 +45,7 @@ class _ArrayUnpickler(pickle.Unpickler):
 def load_scores(filename: str) -> np.ndarray:
     """``[N, K]`` float64 scores from a ``tools/test.py --out`` pickle (a list of ``[K]`` vectors, or one array)."""
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'score file {filename} does not exist')
+        raise InputNotFoundError(f'score file {filename} does not exist')
     try:
         with open(filename, 'rb') as f:
             content = _ArrayUnpickler(f).load()
@@ -165,7 +166,8 @@ def ensemble(score_files: Sequence[str], ann_file: str, split: Optional[str], we
     """Score each stream and the fusion on ``split``; with ``search_files`` (the same streams tested on
     ``search_split``) also pick weights on that split and score them on ``split``.
 
-    Returns ``dict(rows=[(name, metrics), ...], weights=..., searched=None | dict(weights, metrics))``.
+    Returns ``dict(rows=[(name, metrics), ...], weights=..., searched=None | dict(weights, metrics), fused=[N, K])``
+    where ``fused`` is the last fusion of the table (the searched weights' when a search ran).
     """
     weights = tuple(weights) if weights is not None else (1, ) * len(score_files)
     if len(weights) != len(score_files):
@@ -173,7 +175,8 @@ def ensemble(score_files: Sequence[str], ann_file: str, split: Optional[str], we
     labels = load_split_labels(ann_file, split)
     scores = load_streams(score_files, mode, labels, f"split '{split}' of {ann_file}")
     rows = [(f'{name} (w={w:g})', evaluate(s, labels)) for name, w, s in zip(score_files, weights, scores)]
-    rows.append((f'fusion {weights_name(weights)} ({mode})', evaluate(fuse(scores, weights), labels)))
+    fused = fuse(scores, weights)
+    rows.append((f'fusion {weights_name(weights)} ({mode})', evaluate(fused, labels)))
     searched = None
     if search_files:
         if search_split is None:
@@ -187,9 +190,9 @@ def ensemble(score_files: Sequence[str], ann_file: str, split: Optional[str], we
             raise FusionError(f'--search-scores score {held[0].shape[1]} classes, --scores {scores[0].shape[1]}')
         best, held_metrics = search_weights(held, held_labels, grid)
         searched = dict(weights=best, metrics=held_metrics, split=search_split)
-        rows.append((f'fusion {weights_name(best)} ({mode}, searched on {search_split})',
-                     evaluate(fuse(scores, best), labels)))
-    return dict(rows=rows, weights=weights, searched=searched, split=split, num_samples=len(labels))
+        fused = fuse(scores, best)
+        rows.append((f'fusion {weights_name(best)} ({mode}, searched on {search_split})', evaluate(fused, labels)))
+    return dict(rows=rows, weights=weights, searched=searched, split=split, num_samples=len(labels), fused=fused)
 
 
 def format_table(rows: Sequence[Tuple[str, Dict[str, float]]]) -> str:

@@ -161,24 +161,26 @@ class MediaPipePose(PoseBackend):
 
 
 class MediaPipeHands(PoseBackend):
-    """MediaPipe Hands in video mode: up to ``max_persons`` hands, 21 landmarks in MediaPipe's order (``handmp``).
+    """MediaPipe Hands: up to ``max_persons`` hands, 21 landmarks in MediaPipe's order (``handmp``).
 
     Coordinates in pixels as for :class:`MediaPipePose` (divide by ``img_shape`` for the [0, 1] coordinates the
     HaGRID gesture model was trained on). The score is 1 for every joint of a hand MediaPipe reports: its hand
     landmarks carry no per-joint confidence, and a reported hand has passed its presence threshold.
+
+    By default in video mode (the hands found in one frame are tracked into the next, which is faster);
+    ``static_image_mode=True`` detects them afresh in every frame, as PYSKL's gesture demo did.
     """
     name, layout, num_joints = 'mediapipe-hands', 'handmp', 21
 
     def __init__(self, max_persons: int = 2, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5):
+                 min_tracking_confidence: float = 0.5, static_image_mode: bool = False):
         if max_persons < 1:
             raise ValueError(f'max_persons must be >= 1, got {max_persons}')
         mediapipe = import_mediapipe()
         self.max_persons = max_persons
         self._options = dict(min_detection_confidence=min_detection_confidence,
-                             min_tracking_confidence=min_tracking_confidence)
-        self._hands = mediapipe.solutions.hands.Hands(static_image_mode=False, max_num_hands=max_persons,
-                                                      model_complexity=1, **self._options)
+                             min_tracking_confidence=min_tracking_confidence, static_image_mode=static_image_mode)
+        self._hands = mediapipe.solutions.hands.Hands(max_num_hands=max_persons, model_complexity=1, **self._options)
 
     def detect(self, frame: np.ndarray) -> FramePoses:
         h, w = frame.shape[:2]

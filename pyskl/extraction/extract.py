@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Dict, List, Optional, Sequence, Tuple, Type, Union
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
+from pyskl.utils.errors import InputNotFoundError
 from pyskl.utils.fileio import atomic_write, dump_pickle
 from pyskl.utils.tracking import track_poses
 from pyskl.utils.video import VideoError, iter_frames
@@ -42,7 +44,7 @@ class VideoEntry:
 def parse_video_list(list_file: str) -> List[VideoEntry]:
     """Read a video list (see the module docstring); errors name the file and line."""
     if not osp.isfile(list_file):
-        raise FileNotFoundError(f'video list {list_file} does not exist')
+        raise InputNotFoundError(f'video list {list_file} does not exist')
     entries, seen = [], {}
     with open(list_file, encoding='utf-8') as f:
         for number, raw in enumerate(f, 1):
@@ -92,9 +94,18 @@ def stack_poses(poses: Sequence[FramePoses], backend: PoseBackend) -> Tuple[np.n
     return keypoint, score
 
 
-def extract_video(backend: PoseBackend, path: str) -> dict:
-    """One video's skeletons: ``keypoint`` (float16, like PYSKL's files), ``keypoint_score``, ``img_shape``,
-    ``original_shape`` and ``total_frames`` (the frames decoding gave). Raises :class:`VideoError` naming the file."""
+def _stated_frame_count(path: str) -> Optional[int]:
+    """The container's frame count (often approximate: only for a progress bar), or None."""
+    capture = cv2.VideoCapture(path)
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    capture.release()
+    return count if count > 0 else None
+
+
+def extract_video(backend: PoseBackend, path: str, dtype=np.float16, progress: bool = False) -> dict:
+    """One video's skeletons: ``keypoint`` (``dtype``: float16 by default, like PYSKL's files), ``keypoint_score``,
+    ``img_shape``, ``original_shape`` and ``total_frames`` (the frames decoding gave). ``progress`` shows a bar over
+    the frames. Raises :class:`VideoError` naming the file."""
     shapes = set()
 
     def frames():
@@ -102,13 +113,17 @@ def extract_video(backend: PoseBackend, path: str) -> dict:
             shapes.add(frame.shape[:2])
             yield frame
 
-    poses = backend(frames())
+    decoded = frames()
+    if progress:
+        decoded = tqdm(decoded, total=_stated_frame_count(path), unit='frame', desc=f'{backend.name} poses',
+                       dynamic_ncols=True)
+    poses = backend(decoded)
     if len(shapes) != 1:
         raise VideoError(f'{path}: its frames change size ({sorted(shapes)})')
     keypoint, score = stack_poses(poses, backend)
     img_shape = shapes.pop()
     return dict(total_frames=len(poses), img_shape=img_shape, original_shape=img_shape,
-                keypoint=keypoint.astype(np.float16), keypoint_score=score.astype(np.float16))
+                keypoint=keypoint.astype(dtype), keypoint_score=score.astype(dtype))
 
 
 # ---------------------------------------------------------------------------------------------------------------------

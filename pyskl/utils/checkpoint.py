@@ -22,8 +22,10 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .errors import InputNotFoundError, UserError
 
-class CheckpointError(RuntimeError):
+
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint that cannot be read or does not fit the model."""
 
 
@@ -60,7 +62,7 @@ def read_checkpoint(filename: str, map_location='cpu', trusted: bool = False) ->
     """
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint {filename} does not exist')
+        raise InputNotFoundError(f'Checkpoint {filename} does not exist')
     try:
         with engine_safe_globals():
             checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
@@ -113,7 +115,8 @@ def compare_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor]) ->
     return missing, unexpected, mismatch
 
 
-def _describe(missing, unexpected, mismatch, limit=20) -> str:
+def describe_key_problems(missing, unexpected, mismatch, limit=20) -> str:
+    """The missing, unexpected and mis-shaped keys, by name (the first ``limit`` of each)."""
 
     def listing(items):
         shown = ', '.join(str(i) for i in items[:limit])
@@ -136,11 +139,11 @@ def load_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor], stric
     missing, unexpected, mismatch = compare_state_dict(model, state_dict)
     if (missing or unexpected or mismatch) and strict:
         raise CheckpointError(f'{source} does not match {type(model).__name__}: '
-                              f'{_describe(missing, unexpected, mismatch)}')
+                              f'{describe_key_problems(missing, unexpected, mismatch)}')
     bad = {k for k, _, _ in mismatch}
     model.load_state_dict({k: v for k, v in state_dict.items() if k not in bad}, strict=False)
     if missing or unexpected or mismatch:
-        print_log(f'Loaded {source} partially: {_describe(missing, unexpected, mismatch)}', logger=logger,
+        print_log(f'Loaded {source} partially: {describe_key_problems(missing, unexpected, mismatch)}', logger=logger,
                   level=logging.WARNING)
     return missing, unexpected, mismatch
 
@@ -167,5 +170,5 @@ def save_checkpoint_atomic(obj, filename: str) -> None:
 
 __all__ = [
     'CheckpointError', 'read_checkpoint', 'get_state_dict', 'compare_state_dict', 'load_state_dict',
-    'load_checkpoint', 'engine_safe_globals', 'save_checkpoint_atomic'
+    'load_checkpoint', 'engine_safe_globals', 'save_checkpoint_atomic', 'describe_key_problems'
 ]

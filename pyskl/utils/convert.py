@@ -193,6 +193,25 @@ def detect_family(state_dict: Dict[str, torch.Tensor]) -> str:
                           f'(--family) as one of {FAMILIES}')
 
 
+def _described(rules: List[KeyRule], keys, layout: str) -> int:
+    return sum(any(rule.patterns[layout].match(key) for rule in rules) for key in keys)
+
+
+def detect_layout(state_dict: Dict[str, torch.Tensor], family: Optional[str] = None) -> Optional[str]:
+    """The layout (``'pyskl'`` or ``'mmaction2'``) whose key map describes more of ``state_dict``'s keys (for the GCNs
+    the head tells: ``cls_head.fc_cls`` is PYSKL's, ``cls_head.fc`` MMAction2's), or None where both describe the same
+    keys (the 3D CNNs: the two layouts name every key alike)."""
+    rules = key_rules(family or detect_family(state_dict))
+    counts = {layout: _described(rules, state_dict, layout) for layout in LAYOUTS}
+    if counts['pyskl'] == counts['mmaction2']:
+        return None
+    return max(counts, key=counts.get)
+
+
+def other_layout(layout: str) -> str:
+    return LAYOUTS[1 - LAYOUTS.index(layout)]
+
+
 def _check_layouts(src: str, dst: str) -> None:
     for name, value in (('src', src), ('dst', dst)):
         if value not in LAYOUTS:
@@ -234,18 +253,44 @@ def in_model_order(state_dict: Dict[str, torch.Tensor], model: nn.Module) -> 'Or
     return OrderedDict(sorted(state_dict.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
-def convert_checkpoint(in_file: str, out_file: str, src: str = 'mmaction2', dst: str = 'pyskl',
+def resolve_layouts(state_dict: Dict[str, torch.Tensor], src: str, dst: Optional[str], family: str,
+                    name: str = 'the checkpoint') -> Tuple[str, str]:
+    """``(src, dst)`` with ``src='auto'`` read from the keys (:func:`detect_layout`) and ``dst=None`` the other
+    layout; the errors say which option to pass."""
+    if src == 'auto':
+        detected = detect_layout(state_dict, family)
+        if detected is None:
+            if dst is None:
+                raise CheckpointError(f'{name}: PYSKL and MMAction2 name every key of a {family} model alike, so '
+                                      'there is nothing to convert (either loads it as it is); to rewrite it anyway '
+                                      'pass --src and --dst')
+            detected = other_layout(dst)
+        elif dst == detected:
+            raise CheckpointError(f'{name} is in {detected}\'s layout already ({family}; its head is named as '
+                                  f'{detected} names it), so there is nothing to convert to {dst}'
+                                  + (': pyskl loads it as it is' if dst == 'pyskl' else ''))
+        src = detected
+    dst = dst or other_layout(src)
+    _check_layouts(src, dst)
+    return src, dst
+
+
+def convert_checkpoint(in_file: str, out_file: str, src: str = 'auto', dst: Optional[str] = None,
                        family: Optional[str] = None, model: Optional[nn.Module] = None) -> 'OrderedDict':
     """Read ``in_file`` (flat, mmcv-1.x or mmengine layout), convert its weights and write ``out_file`` atomically as
     ``{'state_dict': ..., 'meta': {...}}``.
 
-    ``model`` is the PYSKL model of the pyskl side (built from a pyskl config): the pyskl-side state dict (the
-    output for ``dst='pyskl'``, the input for ``src='pyskl'``) must then match it exactly (no missing or unexpected
-    key, no shape difference; the error names them), and is loaded into it strictly. Returns the converted weights.
+    ``src='auto'`` reads the input's layout from its keys and ``dst=None`` writes the other one (see
+    :func:`resolve_layouts`). ``model`` is the PYSKL model of the pyskl side (built from a pyskl config): the
+    pyskl-side state dict (the output for ``dst='pyskl'``, the input for ``src='pyskl'``) must then match it exactly
+    (no missing or unexpected key, no shape difference; the error names them), and is loaded into it strictly.
+    Returns the converted weights; ``meta`` records ``converted_from`` and ``layout``.
     """
-    _check_layouts(src, dst)
+    if src not in LAYOUTS + ('auto', ) or dst not in LAYOUTS + (None, ):
+        raise ValueError(f"src must be 'auto' or one of {LAYOUTS} and dst None or one of them, got {src!r}, {dst!r}")
     state_dict = get_state_dict(read_checkpoint(in_file, trusted=True))
     family = family or detect_family(state_dict)
+    src, dst = resolve_layouts(state_dict, src, dst, family, name=str(in_file))
     if model is not None and src == 'pyskl':
         load_state_dict(model, state_dict, strict=True, source=f'Checkpoint {in_file}')
     try:
@@ -260,4 +305,7 @@ def convert_checkpoint(in_file: str, out_file: str, src: str = 'mmaction2', dst:
     return converted
 
 
-__all__ = ['FAMILIES', 'KEY_MAPS', 'convert_state_dict', 'convert_checkpoint', 'detect_family', 'in_model_order']
+__all__ = [
+    'FAMILIES', 'KEY_MAPS', 'convert_state_dict', 'convert_checkpoint', 'detect_family', 'detect_layout',
+    'in_model_order', 'resolve_layouts'
+]

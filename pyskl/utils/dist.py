@@ -15,15 +15,41 @@ def launched_by_torchrun() -> bool:
     return all(k in os.environ for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'))
 
 
+def slurm_environment(environ=os.environ) -> dict:
+    """torchrun's variables from Slurm's, for a task started by ``srun`` (``tools/slurm_*.sh``): the rank, the world
+    size, the rank on the node, and the first node of the allocation as the rendezvous (``MASTER_ADDR`` and
+    ``MASTER_PORT`` are kept when set; the port defaults to 29500)."""
+    missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID', 'SLURM_NODELIST') if k not in environ]
+    if missing:
+        raise RuntimeError(f'--launcher slurm needs the variables srun sets ({", ".join(missing)} are missing): '
+                           'start through tools/slurm_train.sh / slurm_test.sh')
+    master = environ.get('MASTER_ADDR')
+    if not master:
+        import subprocess
+        try:
+            nodes = subprocess.run(['scontrol', 'show', 'hostnames', environ['SLURM_NODELIST']], check=True,
+                                   capture_output=True, text=True).stdout.split()
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise RuntimeError(f"cannot list the nodes of {environ['SLURM_NODELIST']} with scontrol ({e}); set "
+                               'MASTER_ADDR to the first node') from e
+        master = nodes[0]
+    return dict(RANK=environ['SLURM_PROCID'], WORLD_SIZE=environ['SLURM_NTASKS'],
+                LOCAL_RANK=environ['SLURM_LOCALID'], MASTER_ADDR=master,
+                MASTER_PORT=environ.get('MASTER_PORT') or '29500')
+
+
 def init_distributed(launcher: str, backend: Optional[str] = None, timeout_s: int = 1800) -> str:
-    """Initialise the process group for ``launcher`` ('none' or 'pytorch'); returns the backend in use ('' if none).
+    """Initialise the process group for ``launcher`` ('none', 'pytorch' under torchrun or 'slurm' under srun);
+    returns the backend in use ('' if none).
 
     Without CUDA the backend is gloo and the processes run on the CPU.
     """
     if launcher == 'none':
         return ''
-    if launcher != 'pytorch':
-        raise ValueError(f"launcher must be 'none' or 'pytorch' (torchrun), got {launcher!r}")
+    if launcher == 'slurm':
+        os.environ.update(slurm_environment())
+    elif launcher != 'pytorch':
+        raise ValueError(f"launcher must be 'none', 'pytorch' (torchrun) or 'slurm' (srun), got {launcher!r}")
     if not launched_by_torchrun():
         raise RuntimeError('--launcher pytorch needs the environment torchrun sets (RANK, WORLD_SIZE, LOCAL_RANK, '
                            'MASTER_ADDR, MASTER_PORT): start through tools/dist_train.sh / dist_test.sh, or use '

@@ -35,3 +35,22 @@ def keep_freed_memory(top_pad: int = 256 << 20) -> bool:
     ok &= mallopt(_M_TRIM_THRESHOLD, 2**31 - 1) == 1  # the largest value an int takes: never trim
     ok &= mallopt(_M_TOP_PAD, top_pad) == 1  # grow the heap in big steps
     return bool(ok)
+
+
+def release_free_memory() -> bool:
+    """Give the heap's free pages back to the OS now (glibc's ``malloc_trim(0)``); no-op (False) elsewhere.
+
+    ``PoseDataset`` calls it once its annotations are packed into mmengine's serialized buffer: the unpickled file
+    and the per-sample dicts it came from have just been freed, about twice the annotation's size, and without a trim
+    (``keep_freed_memory`` turns automatic trimming off) the main process would keep those pages when the dataloader
+    workers fork from it.
+    """
+    if not sys.platform.startswith('linux'):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # musl and other libcs
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return bool(trim(0))

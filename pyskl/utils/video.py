@@ -27,13 +27,14 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from .errors import UserError
 from .fileio import atomic_write
 
 BACKENDS = ('auto', 'decord', 'opencv')
 DECODE_MODES = ('accurate', 'efficient')
 
 
-class VideoError(RuntimeError):
+class VideoError(UserError, RuntimeError):
     """A video that is missing or cannot be decoded; the message names the file."""
 
 

@@ -43,3 +43,21 @@ def write_spots_video(path, centres, size=(64, 48)):
 
 def moving_spot(num_frames=8, start=(10, 12), step=(4, 2)):
     return np.array(start, float) + np.arange(num_frames)[:, None, None] * np.array(step, float)
+
+
+class SpotHands(BrightSpots):
+    """A model-free hand back-end (layout ``handmp``): the brightest blob is one hand whose 21 joints lie at
+    :data:`HAND_OFFSETS` pixels from its centre; nothing on a dark frame."""
+    name, layout, num_joints = 'spot-hands', 'handmp', 21
+
+    def detect(self, frame):
+        found = super().detect(frame)
+        if len(found.keypoint) == 0:
+            return FramePoses(np.zeros((0, 21, 2), np.float32), np.zeros((0, 21), np.float32))
+        centre = found.keypoint[:1]  # [1, 1, 2]
+        return FramePoses(centre + HAND_OFFSETS, np.ones((1, 21), np.float32))
+
+
+#: A hand's 21 joints around its centre (pixels): the wrist below, five fingers of four joints fanning upwards.
+HAND_OFFSETS = np.concatenate([[[0, 6]], [[(f - 2) * 2.5, -k * 2.] for f in range(5) for k in range(4)]]).astype(
+    np.float32)

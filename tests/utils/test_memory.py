@@ -1,4 +1,6 @@
-"""keep_freed_memory: freed activations stay in the process (glibc), and user malloc settings win."""
+"""keep_freed_memory: freed activations stay in the process (glibc), and user malloc settings win;
+release_free_memory gives them back when asked (PoseDataset does once its annotations are packed)."""
+import functools
 import os
 import subprocess
 import sys
@@ -14,13 +16,17 @@ from pyskl.utils.memory import keep_freed_memory
 tuned = keep_freed_memory() if sys.argv[1] == 'tune' else False
 x = torch.ones(64 << 20)
 del x
+if len(sys.argv) > 2:
+    from pyskl.utils.memory import release_free_memory
+    assert release_free_memory()
 rss = int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20
 print(tuned, rss)
 """
 
 
-def probe(mode, **env):
-    out = subprocess.run([sys.executable, '-c', PROBE, mode], env={**os.environ, **env}, capture_output=True,
+@functools.lru_cache(maxsize=None)  # each probe starts Python and torch: run each once
+def probe(mode, *more, **env):
+    out = subprocess.run([sys.executable, '-c', PROBE, mode, *more], env={**os.environ, **env}, capture_output=True,
                          text=True, check=True).stdout.split()
     return out[0] == 'True', int(out[1])
 
@@ -36,3 +42,9 @@ def test_freed_blocks_stay_in_the_process_only_when_tuned():
 def test_user_malloc_settings_win():
     tuned, _ = probe('tune', MALLOC_ARENA_MAX='2')
     assert not tuned
+
+
+def test_release_free_memory_gives_the_kept_blocks_back():
+    _, rss_kept = probe('tune')
+    tuned, rss_released = probe('tune', 'release')
+    assert tuned and rss_released < rss_kept - 200, (rss_released, rss_kept)

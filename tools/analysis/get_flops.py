@@ -23,7 +23,7 @@ def main(argv=None):
     args = parse_args(argv)
     from pyskl.apis import init_recognizer
     from pyskl.utils.analysis import count_flops, gcn_input_shape, parameter_counts
-    model = init_recognizer(args.config, device='cpu')
+    model = init_recognizer(args.config, device='cpu', fuse_bn=False)
     if args.shape is None:
         shape = gcn_input_shape(model)
     else:

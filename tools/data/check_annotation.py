@@ -14,7 +14,7 @@ import json
 import sys
 
 from pyskl.datasets.checks import check_annotation_file, write_fixed
-from pyskl.datasets.pose_dataset import AnnotationError
+from pyskl.datasets.checks import AnnotationError
 
 
 def build_parser():
@@ -61,4 +61,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from pyskl.utils.errors import run_tool
+    sys.exit(run_tool(main))

@@ -69,4 +69,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from pyskl.utils.errors import run_tool
+    sys.exit(run_tool(main))

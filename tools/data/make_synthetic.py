@@ -14,6 +14,7 @@ With ``--videos DIR`` (coco2d only) every sample is also filmed as stick figures
 Existing videos are kept, so an interrupted run resumes.
 """
 import argparse
+import sys
 import time
 
 from pyskl.datasets.synthetic import (KINDS, VIDEO_SIZE, dataset_summary, kpfiles_dir, label_map_path,
@@ -76,4 +77,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from pyskl.utils.errors import run_tool
+    sys.exit(run_tool(main))

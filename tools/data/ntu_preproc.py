@@ -59,4 +59,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from pyskl.utils.errors import run_tool
+    sys.exit(run_tool(main))

@@ -362,7 +362,9 @@ def render_runtime(exp: Experiment, stream: str) -> str:
              "    logger=dict(type='LoggerHook', interval=20))",
              f"work_dir = './work_dirs/posec3d/{exp.folder}/{stream}'"]
     if exp.finetuned:
-        lines += [f"load_from = '{K400_CHECKPOINT}'", 'find_unused_parameters = True']
+        lines += [f"load_from = '{K400_CHECKPOINT}'",
+                  "# Its head has K400's 400 classes: the backbone loads, the head starts anew (PYSKL's non-strict load).",
+                  'strict_load = False', 'find_unused_parameters = True']
     return '\n'.join(lines)
 
 

@@ -71,9 +71,16 @@ def _dft_applies(x, conv) -> bool:
             and conv.kernel_size[1] == 1 and conv.stride[1] == 1 and conv.padding[1] == 0
             and conv.dilation[1] == 1 and conv.groups == 1 and conv.padding_mode == 'zeros'
             and isinstance(conv.padding[0], int) and not torch.is_autocast_enabled('cpu')
-            and not torch.jit.is_scripting() and not torch.jit.is_tracing()
+            and not torch.jit.is_scripting() and not torch.jit.is_tracing() and not _is_exporting()
             # too few frames for the kernel: F.conv2d raises its own error
             and _out_frames(x.size(2), conv.stride[0], conv.dilation[0], conv.padding[0], conv.kernel_size[0]) > 0)
+
+
+def _is_exporting() -> bool:
+    """Under ``torch.export`` (the ONNX exporter's default): the traced graph takes the plain conv, and the plan
+    cache below never holds the exporter's fake tensors."""
+    is_exporting = getattr(torch.compiler, 'is_exporting', None)  # torch >= 2.5
+    return bool(is_exporting and is_exporting())
 
 
 def _out_frames(T, s, d, p, k):

@@ -90,12 +90,14 @@ class mstcn(nn.Module):
         keep their parameters and running statistics.
         """
         headed = [i for i, b in enumerate(self.branches) if isinstance(b, nn.Sequential)]
-        if len(headed) < 2 or not _mergeable([self.branches[i][1] for i in headed]):
+        bns = [self.branches[i][1] for i in headed]
+        folded = all(isinstance(bn, nn.Identity) for bn in bns)  # pyskl.models.fuse_bn put them into the convs
+        if len(headed) < 2 or not (folded or _mergeable(bns)):
             return torch.cat([branch(x) for branch in self.branches], dim=1)
         convs = [self.branches[i][0] for i in headed]
-        bns = [self.branches[i][1] for i in headed]
         head = F.conv2d(x, torch.cat([c.weight for c in convs]), torch.cat([c.bias for c in convs]))
-        head = _merged_batch_norm(bns, head, self.training)
+        if not folded:
+            head = _merged_batch_norm(bns, head, self.training)
         # ReLU each branch's channel slice out of place: the result is dense, so the branch convs need no copy of
         # a strided slice (forward and backward)
         heads = dict(zip(headed, map(torch.relu, head.split([c.out_channels for c in convs], dim=1))))
