@@ -30,10 +30,12 @@ setup(
     python_requires='>=3.10',
     install_requires=read_requirements('requirements.txt'),
     extras_require={
-        'tests': read_requirements('requirements/tests.txt'),
+        # tests: decord too, so that the decoding tests compare both video back-ends
+        'tests': read_requirements('requirements/tests.txt') + read_requirements('requirements/video.txt'),
         'extract': read_requirements('requirements/extract.txt'),
         'onnx': read_requirements('requirements/onnx.txt'),
         'tensorboard': read_requirements('requirements/tensorboard.txt'),
+        'video': read_requirements('requirements/video.txt'),
     },
     zip_safe=False,
 )

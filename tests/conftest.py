@@ -18,6 +18,22 @@ def shared_file(*parts) -> Path:
     return path
 
 
+def coloured_frames(num, size=(40, 32)):
+    """BGR frames of one flat colour each, ``(40 i, 255 - 30 i, 100)``: distinct enough to survive compression."""
+    import numpy as np
+    w, h = size
+    return [np.full((h, w, 3), (40 * i % 256, 255 - 30 * i % 256, 100), np.uint8) for i in range(num)]
+
+
+def write_video(path, frames, fps=10):
+    """Write BGR ``frames`` to ``path`` (mp4 or gif, with pyskl's VideoWriter); returns ``str(path)``."""
+    from pyskl.utils.video import VideoWriter
+    with VideoWriter(str(path), fps) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return str(path)
+
+
 def load_ref(name: str) -> dict:
     """A PYSKL reference case (``../shared/fixtures/pyskl_ref/<name>.pt``), or skip."""
     import torch

@@ -581,9 +581,10 @@ def render_coco2d(camera: Camera, camera_xyz: np.ndarray, rng: np.random.Generat
 
 
 def make_sample(kind: str, label: int, subject: int, partner: int, index: int, split: str, seed: int,
-                noise: bool = True) -> Dict:
+                noise: bool = True, with_scene: bool = False):
     """One annotation: class ``label`` performed by ``subject`` (with ``partner`` as the second person when there
-    is one), drawn from its own generator."""
+    is one), drawn from its own generator. ``with_scene``: also the camera and every body joint in its coordinates
+    (``[M, T, 30, 3]``), what :func:`render_video` draws: ``(annotation, (camera, camera_xyz))``."""
     rng = np.random.default_rng([seed, SPLIT_CODES[split], index])
     num_frames = int(rng.integers(MIN_FRAMES, MAX_FRAMES + 1))
     with_bystander = label not in TWO_PERSON_CLASSES and rng.random() < 0.3
@@ -592,8 +593,9 @@ def make_sample(kind: str, label: int, subject: int, partner: int, index: int, s
     camera_xyz = camera.to_camera(perform(label, num_frames, bodies, rng, with_bystander))
     skeleton = render_ntu3d(camera_xyz, rng, noise) if kind == 'ntu3d' else render_coco2d(
         camera, camera_xyz, rng, noise)
-    return dict(frame_dir=f'syn_S{subject:03d}_A{label + 1:03d}_{index:05d}', label=label,
-                total_frames=num_frames, **skeleton)
+    ann = dict(frame_dir=f'syn_S{subject:03d}_A{label + 1:03d}_{index:05d}', label=label, total_frames=num_frames,
+               **skeleton)
+    return (ann, (camera, camera_xyz)) if with_scene else ann
 
 
 def _check_args(kind, num_train, num_val, seed):
@@ -615,19 +617,26 @@ def make_synthetic_dataset(kind: str = 'ntu3d', num_train: int = 1200, num_val: 
     lengths, for checks and figures).
     """
     _check_args(kind, num_train, num_val, seed)
+    annotations = [make_sample(kind, *casting, int(seed), noise) for casting in _castings(num_train, num_val)]
+    return _with_splits(annotations, num_train)
+
+
+def _castings(num_train: int, num_val: int) -> List[tuple]:
+    """``(label, subject, partner, index, split)`` of every sample, train first."""
     num_classes = len(SYNTHETIC_CLASSES)
-    split, annotations = {}, []
+    castings = []
     for name, count, subjects in (('train', num_train, TRAIN_SUBJECTS), ('val', num_val, VAL_SUBJECTS)):
-        split[name] = []
         for index in range(count):
-            label = index % num_classes
             turn = index // num_classes
             subject = subjects[turn % len(subjects)]
             partner = subjects[(turn + 1 + index % (len(subjects) - 1)) % len(subjects)]
-            ann = make_sample(kind, label, subject, partner, index, name, int(seed), noise)
-            split[name].append(ann['frame_dir'])
-            annotations.append(ann)
-    return dict(split=split, annotations=annotations)
+            castings.append((index % num_classes, subject, partner, index, name))
+    return castings
+
+
+def _with_splits(annotations: List[Dict], num_train: int) -> Dict:
+    names = [ann['frame_dir'] for ann in annotations]
+    return dict(split=dict(train=names[:num_train], val=names[num_train:]), annotations=annotations)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -708,6 +717,136 @@ def write_compressed_dataset(data: Dict, out_path: str, num_kpfiles: int = 3) ->
     with atomic_write(label_map_path(out_path), 'w') as f:
         f.write(''.join(f'{name}\n' for name in SYNTHETIC_CLASSES))
     return content
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Videos: the scene filmed as stick figures (for RGBPoseConv3D's RGB pathway)
+# ---------------------------------------------------------------------------------------------------------------
+# 112 pixels high at the camera's 16:9, so figures keep their proportions (the annotation's keypoints are in 1920x1080
+# pixels; MMDecode rescales them to the video's size).
+VIDEO_SIZE = (200, 112)  # (w, h)
+_SHIRT, _TROUSERS, _SKIN, _SHOES = range(4)
+# (joint, parent, part, radius in metres) of every drawn bone; the head is a disc of radius HEAD_RADIUS
+_BONES = [(SPINE_MID, PELVIS, _SHIRT, .13), (SPINE_SHOULDER, SPINE_MID, _SHIRT, .14),
+          (NECK, SPINE_SHOULDER, _SKIN, .05),
+          (L_HIP, PELVIS, _TROUSERS, .09), (R_HIP, PELVIS, _TROUSERS, .09),
+          (L_SHOULDER, SPINE_SHOULDER, _SHIRT, .07), (R_SHOULDER, SPINE_SHOULDER, _SHIRT, .07),
+          (L_ELBOW, L_SHOULDER, _SHIRT, .05), (R_ELBOW, R_SHOULDER, _SHIRT, .05),
+          (L_WRIST, L_ELBOW, _SHIRT, .04), (R_WRIST, R_ELBOW, _SHIRT, .04),
+          (L_HAND, L_WRIST, _SKIN, .035), (R_HAND, R_WRIST, _SKIN, .035),
+          (L_HAND_TIP, L_HAND, _SKIN, .025), (R_HAND_TIP, R_HAND, _SKIN, .025),
+          (L_KNEE, L_HIP, _TROUSERS, .075), (R_KNEE, R_HIP, _TROUSERS, .075),
+          (L_ANKLE, L_KNEE, _TROUSERS, .055), (R_ANKLE, R_KNEE, _TROUSERS, .055),
+          (L_FOOT, L_ANKLE, _SHOES, .045), (R_FOOT, R_ANKLE, _SHOES, .045)]
+HEAD_RADIUS = .11
+_SUBPIXEL = 4  # cv2 drawing with 4 fractional bits: figures move smoothly at this small size
+
+
+def _backdrop(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    """A room: a wall and a darker floor in random colours, with blotchy texture (float32 BGR)."""
+    import cv2
+    wall, floor = rng.uniform(60, 200, 3), rng.uniform(30, 140, 3)
+    horizon = int(height * rng.uniform(0.55, 0.7))
+    image = np.empty((height, width, 3), np.float32)
+    image[:horizon], image[horizon:] = wall, floor
+    blotches = cv2.resize(rng.normal(0, 18, (6, 10, 3)).astype(np.float32), (width, height),
+                          interpolation=cv2.INTER_CUBIC)
+    grain = rng.normal(0, 6, (height, width, 3)).astype(np.float32)
+    return image + blotches + grain
+
+
+def _draw_person(frame: np.ndarray, pixels: np.ndarray, depth: np.ndarray, colours: np.ndarray, focal: float) -> None:
+    """Bones as thick anti-aliased lines (farther bones first), the head as a disc; sizes follow the depth."""
+    import cv2
+    scale = 1 << _SUBPIXEL
+    points = np.round(pixels * scale).astype(np.int64)
+    order = np.argsort([-(depth[j] + depth[p]) for j, p, _, _ in _BONES])
+    for k in order:
+        joint, parent, part, radius = _BONES[k]
+        width = max(1, int(round(2 * radius * focal / max(depth[joint], .3))))
+        cv2.line(frame, tuple(points[parent]), tuple(points[joint]), colours[part].tolist(), width, cv2.LINE_AA,
+                 _SUBPIXEL)
+    head = int(round(HEAD_RADIUS * focal / max(depth[HEAD], .3) * scale))
+    cv2.circle(frame, tuple(points[HEAD]), max(head, scale), colours[_SKIN].tolist(), -1, cv2.LINE_AA, _SUBPIXEL)
+
+
+def render_video(camera: Camera, camera_xyz: np.ndarray, rng: np.random.Generator,
+                 size: Sequence[int] = VIDEO_SIZE) -> np.ndarray:
+    """The people of a scene (``camera_xyz [M, T, 30, 3]``, from ``make_sample(..., with_scene=True)``) as stick
+    figures in clothes of random colours over a textured room, with flickering light and sensor noise: BGR uint8
+    ``[T, h, w, 3]`` frames of the whole 1920x1080 view at ``size`` ``(w, h)``."""
+    width, height = size
+    to_video = np.array([width / IMG_SHAPE[1], height / IMG_SHAPE[0]])
+    pixels = camera.project(camera_xyz) * to_video
+    depth = camera_xyz[..., 2]
+    focal = camera.focal * to_video.mean()
+    backdrop = _backdrop(rng, width, height)
+    colours = rng.uniform(20, 235, (camera_xyz.shape[0], 4, 3))
+    colours[:, _SKIN] = rng.uniform(0.3, 1, (camera_xyz.shape[0], 1)) * np.array([150, 180, 230])
+    light = 1 + 0.04 * np.sin(2 * np.pi * rng.uniform(0.2, 1) * np.arange(camera_xyz.shape[1]) / FPS)
+    noise = rng.uniform(2, 5)
+    frames = np.empty((camera_xyz.shape[1], height, width, 3), np.uint8)
+    for t in range(camera_xyz.shape[1]):
+        frame = backdrop.copy()
+        for person in np.argsort(-depth[:, t].mean(-1)):  # the farther person first
+            _draw_person(frame, pixels[person, t], depth[person, t], colours[person], focal)
+        frame *= light[t]
+        frame += rng.normal(0, noise, frame.shape).astype(np.float32)
+        np.clip(frame, 0, 255, out=frame)
+        frames[t] = frame
+    return frames
+
+
+def _sample_with_video(kind: str, casting: tuple, seed: int, noise: bool, video_dir: str, size) -> Dict:
+    """One sample's annotation; its video ``<video_dir>/<frame_dir>.mp4`` is written unless it exists (the video's
+    randomness has its own generator, so the annotation is the one :func:`make_synthetic_dataset` makes)."""
+    from pyskl.utils.video import VideoWriter
+    ann, (camera, camera_xyz) = make_sample(kind, *casting, seed, noise, with_scene=True)
+    path = osp.join(video_dir, ann['frame_dir'] + '.mp4')
+    if not osp.exists(path):
+        label, _, _, index, split = casting
+        frames = render_video(camera, camera_xyz, np.random.default_rng([seed, SPLIT_CODES[split], index, 1]), size)
+        with VideoWriter(path, FPS) as writer:
+            for frame in frames:
+                writer.write(frame)
+    return ann
+
+
+def write_synthetic_videos(out_path: str, video_dir: str, kind: str = 'coco2d', num_train: int = 1200,
+                           num_val: int = 300, seed: int = 0, noise: bool = True,
+                           size: Sequence[int] = VIDEO_SIZE, workers: int = 1, progress: bool = False) -> Dict:
+    """:func:`write_synthetic_dataset` plus one video per sample, ``<video_dir>/<frame_dir>.mp4`` (mp4v, 30 fps,
+    ``size`` ``(w, h)``; see :func:`render_video`): PYSKL's RGBPose layout, read with ``data_prefix=video_dir``.
+    Videos that exist are kept (each is written whole or not at all), so an interrupted run resumes. The annotation
+    is written last, with the same bytes as without videos."""
+    _check_args(kind, num_train, num_val, seed)
+    if kind != 'coco2d':
+        raise ValueError(f"videos are rendered for kind 'coco2d' (2D skeletons in the video's pixels), not {kind!r}")
+    size = tuple(int(side) for side in size)
+    if len(size) != 2 or min(size) < 16:
+        raise ValueError(f'the video size must be (w, h) of at least 16 pixels each, got {size}')
+    castings = _castings(num_train, num_val)
+    job = functools.partial(_sample_with_video, kind, seed=int(seed), noise=noise, video_dir=video_dir, size=size)
+    from tqdm import tqdm
+    with tqdm(total=len(castings), unit='video', disable=not progress, dynamic_ncols=True) as bar:
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            with ProcessPoolExecutor(workers) as pool:
+                annotations = []
+                for ann in pool.map(job, castings, chunksize=8):
+                    annotations.append(ann)
+                    bar.update()
+        else:
+            annotations = []
+            for casting in castings:
+                annotations.append(job(casting))
+                bar.update()
+    data = _with_splits(annotations, num_train)
+    with atomic_write(out_path, 'wb') as f:
+        pickle.dump(data, f, protocol=4)
+    with atomic_write(label_map_path(out_path), 'w') as f:
+        f.write(''.join(f'{name}\n' for name in SYNTHETIC_CLASSES))
+    return data
 
 
 def dataset_summary(data: Dict) -> str:

@@ -1,7 +1,28 @@
-"""Reading and writing videos with OpenCV (and Pillow, matplotlib's dependency, for GIFs)."""
+"""Reading and writing videos.
+
+Reading: :func:`iter_frames` (BGR frames one by one, OpenCV, for skeleton extraction and drawing) and
+:func:`open_video` (chosen frames as one RGB array, for the RGB pipelines) with two back-ends:
+
+* ``'decord'`` (PYSKL's, the ``video`` extra): ``mode='accurate'`` decodes forward to the frames asked for (PYSKL's
+  ``get_batch`` seeks, and returns wrong frames on some AVIs, see :class:`DecordReader`); ``'efficient'`` seeks to
+  each frame and takes the next *key* frame, as PYSKL's ``DecordDecode`` did (fast on long videos, but not the
+  frames asked for unless every frame is a key frame).
+* ``'opencv'`` (always installed): one pass that decodes up to the last frame asked for and converts only those
+  (``'accurate'``), or a seek per frame (``'efficient'``; OpenCV's seek decodes forward from the key frame before
+  it, so these are the frames asked for too). It gives decord's pixels (both decode with FFmpeg).
+
+``backend='auto'`` takes decord where it is installed and opens the file, else OpenCV. Every failure is a
+:class:`VideoError` naming the file: missing, not a video, or fewer frames than asked for (a truncated file).
+
+Writing: :class:`VideoWriter` (mp4 with OpenCV, gif with Pillow, matplotlib's dependency), whole or not at all;
+:func:`compress_video` re-encodes a video smaller (FFmpeg's H.264 when ``ffmpeg`` is on the PATH, else OpenCV).
+"""
 import os
 import os.path as osp
-from typing import Iterator, Optional, Tuple
+import shutil
+import subprocess
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -9,21 +30,36 @@ import numpy as np
 from .errors import UserError
 from .fileio import atomic_write
 
+BACKENDS = ('auto', 'decord', 'opencv')
+DECODE_MODES = ('accurate', 'efficient')
+
 
 class VideoError(UserError, RuntimeError):
     """A video that is missing or cannot be decoded; the message names the file."""
+
+
+def _check_file(path: str) -> None:
+    if not osp.isfile(path):
+        raise VideoError(f'{path}: no such file')
+
+
+def _open_capture(path: str, num_threads: int = 0) -> cv2.VideoCapture:
+    """An opened OpenCV capture (FFmpeg; ``num_threads`` 0 lets FFmpeg choose), or a :class:`VideoError`."""
+    _check_file(path)
+    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(num_threads)])
+    if not capture.isOpened():
+        capture.release()
+        raise VideoError(f'{path}: OpenCV cannot open it (not a video, a truncated file, or a codec its FFmpeg build '
+                         'lacks)')
+    return capture
 
 
 def iter_frames(path: str) -> Iterator[np.ndarray]:
     """Decode ``path`` frame by frame: BGR uint8 ``[H, W, 3]`` arrays, as many as decoding gives (a container's frame
     count is often wrong, so it is not consulted). Raises :class:`VideoError` for a missing file, one OpenCV cannot
     open, or one that yields no frame."""
-    if not osp.isfile(path):
-        raise VideoError(f'{path}: no such file')
-    capture = cv2.VideoCapture(path)
+    capture = _open_capture(path)
     try:
-        if not capture.isOpened():
-            raise VideoError(f'{path}: OpenCV cannot open it (not a video, or a codec its FFmpeg build lacks)')
         count = 0
         while True:
             ok, frame = capture.read()
@@ -43,6 +79,216 @@ def video_fps(path: str, default: float = 30.) -> float:
     fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0
     capture.release()
     return fps if fps and np.isfinite(fps) and fps > 0 else default
+
+
+def decord_available() -> bool:
+    try:
+        import decord  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class VideoReader:
+    """Chosen frames of one video as RGB uint8 ``[N, H, W, 3]``; ``num_frames`` is the video's frame count. Use as a
+    context manager, or call :meth:`close`."""
+
+    backend = ''
+
+    def __init__(self, path: str):
+        self.path = path
+        self.num_frames = 0
+
+    def frames(self, indices: Sequence[int], mode: str = 'accurate') -> np.ndarray:
+        """The frames ``indices`` (any order, repeats allowed) in that order."""
+        if mode not in DECODE_MODES:
+            raise ValueError(f'decode mode must be one of {DECODE_MODES}, got {mode!r}')
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if indices.size == 0:
+            raise ValueError(f'{self.path}: no frame indices to decode')
+        if indices.min() < 0 or indices.max() >= self.num_frames:
+            bad = indices[(indices < 0) | (indices >= self.num_frames)]
+            raise VideoError(f'{self.path}: frame {bad[0]} was asked for, but the video has {self.num_frames} frames '
+                             '(a truncated video, or an annotation whose total_frames is not the video\'s)')
+        return self._frames(indices, mode)
+
+    def _frames(self, indices: np.ndarray, mode: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f'{type(self).__name__}({self.path!r}, num_frames={self.num_frames})'
+
+
+class DecordReader(VideoReader):
+    """decord's ``VideoReader`` (its frame count is that of the packets it indexed, so a truncated file is shorter).
+
+    ``'accurate'`` decodes forward from the first frame, keeping the frames asked for. PYSKL called ``get_batch``,
+    which seeks by timestamp and, on files with unreliable timestamps, sometimes returns another frame: on
+    ``ntu_sample.avi`` (an AVI with B-frames) its last frame came back as frame 0, 31 or 61-70 in 20-80 % of the
+    calls, depending on the other indices (decord issue #195 reports the same on HMDB51's AVIs). Decoding forward
+    gives the frames asked for, the same as ``get_batch`` where that is right. ``'efficient'`` is PYSKL's: a seek per
+    frame, landing on key frames.
+
+    With ``fallback`` (``backend='auto'``), frames decord fails to decode (e.g. from a file cut inside a packet) are
+    decoded again with OpenCV, whose error then names what is wrong.
+    """
+
+    backend = 'decord'
+
+    def __init__(self, path: str, num_threads: int = 1, fallback: bool = False):
+        super().__init__(path)
+        _check_file(path)
+        self.num_threads, self.fallback = num_threads, fallback
+        self._open()
+        self.num_frames = len(self._reader)
+
+    def _open(self):
+        import decord
+        try:
+            self._reader = decord.VideoReader(self.path, num_threads=self.num_threads)
+        except Exception as e:  # decord raises its own DECORDError (a RuntimeError) with C++ context
+            raise VideoError(f'{self.path}: decord cannot open it ({_first_line(e)})') from e
+        self._position = 0  # the index of the frame next() returns
+
+    def _decode_forward(self, indices):
+        wanted = np.unique(indices)
+        if wanted[0] < self._position:
+            self._open()  # a fresh reader rather than seek(0): no seeking at all
+        decoded = {}
+        for index in wanted.tolist():
+            while self._position < index:  # next() converts frames it decodes; skip_frames() misses the last ones
+                self._reader.next()
+                self._position += 1
+            decoded[index] = self._reader.next().asnumpy()
+            self._position += 1
+        return np.stack([decoded[index] for index in indices.tolist()])
+
+    def _decode_key_frames(self, indices):
+        self._position = self.num_frames  # after seeking, the next accurate call starts afresh
+        self._reader.seek(0)
+        frames = []
+        for index in indices.tolist():
+            self._reader.seek(index)
+            frames.append(self._reader.next().asnumpy())
+        return np.stack(frames)
+
+    def _frames(self, indices, mode):
+        try:
+            return self._decode_forward(indices) if mode == 'accurate' else self._decode_key_frames(indices)
+        except Exception as e:  # StopIteration too: decoding ended before a frame its index promised
+            if not self.fallback:
+                raise VideoError(f'{self.path}: decord cannot decode frames {_index_range(indices)} '
+                                 f'({_first_line(e)})') from e
+        with OpenCVReader(self.path, self.num_threads) as reader:
+            return reader.frames(indices, mode)
+
+    def close(self):
+        self._reader = None
+
+
+class OpenCVReader(VideoReader):
+    """OpenCV's FFmpeg capture. The frame count is the container's (decoded through when the container states
+    none); asking for a frame that does not decode (a truncated file) is a :class:`VideoError`."""
+
+    backend = 'opencv'
+
+    def __init__(self, path: str, num_threads: int = 1):
+        super().__init__(path)
+        self.num_threads = num_threads
+        self._capture = _open_capture(path, num_threads)
+        self._position = 0  # the index of the frame the next grab() decodes
+        count = self._capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.num_frames = int(count) if count > 0 else self._count_frames()
+
+    def _count_frames(self) -> int:
+        count = 0
+        while self._capture.grab():
+            count += 1
+        self._rewind()
+        return count
+
+    def _rewind(self):
+        self._capture.release()
+        self._capture = _open_capture(self.path, self.num_threads)
+        self._position = 0
+
+    def _retrieve(self, index: int) -> np.ndarray:
+        ok, frame = self._capture.retrieve()
+        if not ok:
+            raise VideoError(f'{self.path}: frame {index} does not decode (corrupt video)')
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+    def _skip_to(self, index: int) -> None:
+        """Decode (without converting) up to and including frame ``index``."""
+        while self._position <= index:
+            if not self._capture.grab():
+                raise VideoError(f'{self.path}: frame {index} was asked for, but decoding stopped after '
+                                 f'{self._position} of the {self.num_frames} frames the container states (a '
+                                 'truncated or corrupt video)')
+            self._position += 1
+
+    def _frames(self, indices, mode):
+        wanted = np.unique(indices)
+        decoded = {}
+        if mode == 'accurate':
+            if wanted[0] < self._position:
+                self._rewind()
+            for index in wanted.tolist():
+                self._skip_to(index)
+                decoded[index] = self._retrieve(index)
+        else:
+            for index in wanted.tolist():
+                self._capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+                self._position = index
+                self._skip_to(index)
+                decoded[index] = self._retrieve(index)
+        return np.stack([decoded[index] for index in indices.tolist()])
+
+    def close(self):
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def _index_range(indices: np.ndarray) -> str:
+    return f'{indices.min()}..{indices.max()}' if indices.size > 1 else str(indices[0])
+
+
+def open_video(path: str, backend: str = 'auto', num_threads: int = 1) -> VideoReader:
+    """A :class:`VideoReader` for ``path``: ``'decord'``, ``'opencv'``, or ``'auto'`` (decord where it is installed
+    and opens the file, else OpenCV). Raises :class:`VideoError` naming the file."""
+    if backend not in BACKENDS:
+        raise ValueError(f'video backend must be one of {BACKENDS}, got {backend!r}')
+    _check_file(path)
+    if backend == 'opencv' or (backend == 'auto' and not decord_available()):
+        return OpenCVReader(path, num_threads)
+    if backend == 'decord':
+        if not decord_available():
+            raise ImportError("backend='decord' needs decord: pip install 'pyskl[video]' (or use backend='auto', "
+                              "which falls back to OpenCV)")
+        return DecordReader(path, num_threads)
+    try:
+        return DecordReader(path, num_threads, fallback=True)
+    except VideoError as decord_error:
+        try:
+            return OpenCVReader(path, num_threads)
+        except VideoError as opencv_error:
+            reason = _first_line(decord_error.__cause__ or decord_error)
+            raise VideoError(f'{opencv_error}; decord cannot open it either ({reason})') from opencv_error
 
 
 class VideoWriter:
@@ -121,3 +367,158 @@ class VideoWriter:
             self.close()
         else:
             self.discard()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Re-encoding
+
+ENCODERS = ('auto', 'ffmpeg', 'opencv')
+
+
+def ffmpeg_available() -> bool:
+    return shutil.which('ffmpeg') is not None
+
+
+def video_size(path: str) -> Tuple[int, int]:
+    """``(width, height)`` of a video, or a :class:`VideoError`."""
+    capture = _open_capture(path)
+    size = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    capture.release()
+    if min(size) <= 0:
+        raise VideoError(f'{path}: OpenCV reads no frame size from it')
+    return size
+
+
+def scaled_size(width: int, height: int, short_side: int) -> Tuple[int, int]:
+    """The size whose short side is ``short_side`` (the long side keeps the aspect ratio, rounded to an even number
+    as video encoders want, like FFmpeg's ``scale=-2:short_side``); a video already that small keeps its size
+    (rounded down to even sides)."""
+    if min(width, height) <= short_side:
+        return width - width % 2, height - height % 2
+    long_side = 2 * round(max(width, height) * short_side / min(width, height) / 2)
+    return (long_side, short_side) if width >= height else (short_side, long_side)
+
+
+def _temporary_beside(path: str) -> str:
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    return osp.join(directory, f'.{osp.basename(path)}.{os.getpid()}.tmp.mp4')
+
+
+def _compress_ffmpeg(src: str, tmp: str, size: Tuple[int, int], crf: int) -> None:
+    command = ['ffmpeg', '-nostdin', '-y', '-loglevel', 'error', '-i', src, '-threads', '1', '-vf',
+               f'scale={size[0]}:{size[1]}', '-c:v', 'libx264', '-crf', str(crf), '-pix_fmt', 'yuv420p', '-an', tmp]
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise VideoError(f'{src}: ffmpeg failed (exit status {done.returncode}): {done.stderr.strip()[-500:]}')
+
+
+def _compress_opencv(src: str, dst: str, size: Tuple[int, int]) -> None:
+    with VideoWriter(dst, video_fps(src)) as writer:  # itself written beside dst and renamed
+        for frame in iter_frames(src):
+            if frame.shape[1::-1] != size:
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            writer.write(frame)
+
+
+def compress_video(src: str, dst: str, short_side: int = 540, encoder: str = 'auto', crf: int = 18) -> str:
+    """Re-encode ``src`` into the mp4 ``dst`` with its short side scaled down to ``short_side`` (PYSKL's NTU RGB+D
+    preparation: 1920x1080 to 960x540); no audio. ``dst`` appears whole or not at all.
+
+    Args:
+        encoder: ``'ffmpeg'`` (H.264 with libx264 at ``crf``, like PYSKL's ``compress_nturgbd.py``), ``'opencv'``
+            (MPEG-4 part 2, ``mp4v``, at OpenCV's bit rate; needs nothing but OpenCV) or ``'auto'`` (ffmpeg when it
+            is on the PATH).
+        crf: x264's constant rate factor (lower is better and bigger; 18 looks lossless).
+
+    Returns the encoder used. Raises :class:`VideoError` naming ``src`` when it cannot be read or encoded.
+    """
+    if encoder not in ENCODERS:
+        raise ValueError(f'encoder must be one of {ENCODERS}, got {encoder!r}')
+    if encoder == 'auto':
+        encoder = 'ffmpeg' if ffmpeg_available() else 'opencv'
+    elif encoder == 'ffmpeg' and not ffmpeg_available():
+        raise VideoError(f"{src}: encoder='ffmpeg' but no ffmpeg is on the PATH")
+    size = scaled_size(*video_size(src), short_side)
+    if encoder == 'opencv':
+        _compress_opencv(src, dst, size)
+        return encoder
+    tmp = _temporary_beside(dst)
+    try:
+        _compress_ffmpeg(src, tmp, size, crf)
+        os.replace(tmp, dst)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    return encoder
+
+
+VIDEO_SUFFIXES = ('.avi', '.mp4', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv')
+
+
+def find_compress_jobs(src: str, dst: str, suffixes: Sequence[str] = VIDEO_SUFFIXES,
+                       strip_suffix: str = '') -> List[Tuple[str, str]]:
+    """``(source, output)`` pairs for every video under ``src``, sorted; errors when two sources map to one output."""
+    suffixes = tuple(s.lower() for s in suffixes)
+    jobs, seen = [], {}
+    dst_real = osp.realpath(dst)
+    for folder, subfolders, files in os.walk(src):
+        # the outputs are not inputs when DST lies inside SRC
+        subfolders[:] = sorted(d for d in subfolders if osp.realpath(osp.join(folder, d)) != dst_real)
+        for name in sorted(files):
+            stem, suffix = osp.splitext(name)
+            if name.startswith('.') or suffix.lower() not in suffixes:
+                continue
+            if strip_suffix and stem.endswith(strip_suffix):
+                stem = stem[:-len(strip_suffix)]
+            source = osp.join(folder, name)
+            output = osp.normpath(osp.join(dst, osp.relpath(folder, src), stem + '.mp4'))
+            if output in seen:
+                raise ValueError(f'{seen[output]} and {source} would both be written to {output}')
+            seen[output] = source
+            jobs.append((source, output))
+    return jobs
+
+
+def _compress(job: Tuple[str, str], height: int, encoder: str, crf: int) -> Tuple[str, Optional[str]]:
+    source, output = job
+    try:
+        compress_video(source, output, height, encoder, crf)
+    except (VideoError, OSError, ValueError) as e:
+        return source, str(e) if source in str(e) else f'{source}: {e}'
+    return source, None
+
+
+def compress_folder(src: str, dst: str, height: int = 540, workers: int = 1, encoder: str = 'auto', crf: int = 18,
+                    suffixes: Sequence[str] = VIDEO_SUFFIXES, strip_suffix: str = '', progress: bool = True) -> dict:
+    """:func:`compress_video` for every video under ``src`` whose output (``dst/<subfolder>/<name>.mp4``,
+    ``strip_suffix`` taken off the name) does not exist yet, ``workers`` at a time, with a progress bar. Returns
+    ``dict(done=[...], skipped=[...], failed={source: reason})``; raises before any work for a missing ``src``, a
+    folder without videos, or two videos that would be written to one name."""
+    if not osp.isdir(src):
+        raise FileNotFoundError(f'source folder {src} does not exist')
+    jobs = find_compress_jobs(src, dst, suffixes, strip_suffix)
+    if not jobs:
+        raise ValueError(f'no video ({", ".join(suffixes)}) under {src}')
+    todo = [job for job in jobs if not osp.exists(job[1])]
+    report = dict(done=[], skipped=[source for source, output in jobs if osp.exists(output)], failed={})
+    from tqdm import tqdm
+    with tqdm(total=len(todo), unit='video', disable=not (progress and todo), dynamic_ncols=True) as bar:
+        if workers == 1 or len(todo) <= 1:
+            for job in todo:
+                _record(report, bar, *_compress(job, height, encoder, crf))
+        else:
+            with ProcessPoolExecutor(min(workers, len(todo))) as pool:
+                futures = [pool.submit(_compress, job, height, encoder, crf) for job in todo]
+                for future in as_completed(futures):
+                    _record(report, bar, *future.result())
+    return report
+
+
+def _record(report: dict, bar, source: str, error: Optional[str]) -> None:
+    if error is None:
+        report['done'].append(source)
+    else:
+        report['failed'][source] = error
+        bar.write(f'failed: {error}')
+    bar.update()

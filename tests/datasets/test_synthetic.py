@@ -284,3 +284,50 @@ def test_cli_compress_needs_2d_skeletons(tmp_path, capsys):
         load_tool().main(['--kind', 'ntu3d', '--compress', '--out', str(tmp_path / 'x.pkl')])
     assert exit_info.value.code == 2 and '--compress needs --kind coco2d' in capsys.readouterr().err
     assert not (tmp_path / 'x.pkl').exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Videos
+
+def test_videos_show_the_figures_where_the_skeletons_are(tmp_path):
+    """Each sample's video: its frame count, 16:9 at 112 pixels high, and figure pixels (not the backdrop) where the
+    annotation puts the joints."""
+    from pyskl.utils.video import open_video
+    ann, (camera, camera_xyz) = syn.make_sample('coco2d', 2, 1, 2, 0, 'train', seed=0, noise=False, with_scene=True)
+    rng = np.random.default_rng(0)
+    frames = syn.render_video(camera, camera_xyz, rng)
+    assert frames.shape == (ann['total_frames'], 112, 200, 3) and frames.dtype == np.uint8
+    # the same draws (backdrop, colours, noise) with everyone far out of view: what differs is the people
+    empty = syn.render_video(camera, camera_xyz + [0, 0, 1e4], np.random.default_rng(0))
+    changed = np.abs(frames.astype(int) - empty).max(-1) > 3
+    to_video = np.array([200 / 1920, 112 / 1080])
+    # the shoulders' and hips' midpoints, on the torso, away from the limbs' anti-aliased edges
+    joints = ann['keypoint'][0][:, [5, 6, 11, 12]].mean(1) * to_video
+    on_figure = changed[np.arange(len(joints)), joints[:, 1].round().astype(int), joints[:, 0].round().astype(int)]
+    assert on_figure.mean() > 0.95
+    assert 0.005 < changed.mean() < 0.1  # small figures in a large room
+
+    data = syn.write_synthetic_videos(str(tmp_path / 'coco2d.pkl'), str(tmp_path / 'videos'), num_train=2,
+                                      num_val=1, seed=0)
+    assert (tmp_path / 'coco2d.pkl').read_bytes() == pickle.dumps(data, protocol=4)
+    for ann in data['annotations']:
+        with open_video(str(tmp_path / 'videos' / f"{ann['frame_dir']}.mp4"), 'opencv') as reader:
+            assert reader.num_frames == ann['total_frames'] and reader.frames([0]).shape == (1, 112, 200, 3)
+
+
+def test_cli_videos_write_the_same_annotation_and_resume(tmp_path, capsys):
+    plain, out, videos = tmp_path / 'plain.pkl', tmp_path / 'coco2d.pkl', tmp_path / 'videos'
+    load_tool().main(['--kind', 'coco2d', '--out', str(plain), '--num-train', '3', '--num-val', '1'])
+    load_tool().main(['--kind', 'coco2d', '--out', str(out), '--num-train', '3', '--num-val', '1', '--videos',
+                      str(videos), '--video-size', '64', '48'])
+    assert 'wrote 4 videos (64x48)' in capsys.readouterr().out
+    assert out.read_bytes() == plain.read_bytes()  # the videos change nothing in the annotation
+    written = sorted(videos.iterdir())
+    assert len(written) == 4 and all(p.suffix == '.mp4' for p in written)
+    written[0].write_bytes(b'kept')  # an existing video is not made again
+    load_tool().main(['--kind', 'coco2d', '--out', str(out), '--num-train', '3', '--num-val', '1', '--videos',
+                      str(videos)])
+    assert written[0].read_bytes() == b'kept'
+    with pytest.raises(SystemExit):
+        load_tool().main(['--kind', 'ntu3d', '--videos', str(videos)])
+    assert '--videos needs --kind coco2d' in capsys.readouterr().err

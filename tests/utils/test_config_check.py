@@ -21,10 +21,6 @@ def test_no_shipped_config_has_an_unknown_or_missing_argument():
     bad = {}
     for path in configs:
         problems = argument_problems(Config.fromfile(path))
-        if 'rgbpose_conv3d' in path:
-            # Their RGB pipelines keep PYSKL's video transforms, which pyskl does not have (configs/rgbpose_conv3d/
-            # README.md): its `Normalize` is mmcv's, without PYSKL's to_bgr. Everything else must pass.
-            problems = [p for p in problems if "(type='Normalize'): unknown key 'to_bgr'" not in p]
         if problems:
             bad[path] = problems
     assert bad == {}

@@ -9,7 +9,7 @@ same crops.
 """
 import math
 import random
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from mmcv.image import imresize, rescale_size
@@ -104,7 +104,9 @@ class PoseCompact(BaseTransform):
             min_x, min_y, max_x, max_y = max(0, min_x), max(0, min_y), min(img_w, max_x), min(img_h, max_y)
         return int(min_x), int(min_y), int(max_x), int(max_y)
 
-    def transform(self, results: dict) -> dict:
+    def compact_box(self, results: dict) -> Optional[tuple]:
+        """The crop ``(min_x, min_y, max_x, max_y)`` (ints; may reach outside the frame with ``allow_imgpad``), or
+        None when the skeletons' box is under ``threshold``. NaN keypoints become 0 in ``results`` either way."""
         img_h, img_w = _image_size(self, results)
         keypoint = _keypoint(self, results)
         nan = np.isnan(keypoint)
@@ -119,17 +121,27 @@ class PoseCompact(BaseTransform):
         coords[missing] = -np.inf
         high = coords.max(axis=1)
         if (high - low < self.threshold).any():  # also true when no joint is present (-inf - inf)
-            return results
+            return None
+        return self._box(low, high, img_h, img_w)
 
-        min_x, min_y, max_x, max_y = self._box(low, high, img_h, img_w)
+    def move_into(self, results: dict, box: tuple) -> None:
+        """Move the keypoints into ``box`` and update ``img_shape`` and ``crop_quadruple``."""
+        img_h, img_w = results['img_shape']
+        min_x, min_y, max_x, max_y = box
+        keypoint = results['keypoint']
         # only non-zero coordinates move (zero means missing); each of x and y on its own, as in PYSKL
         offset = _xy_vector((min_x, min_y), keypoint.shape[-1], keypoint.dtype)
         results['keypoint'] = np.where(keypoint != 0, keypoint - offset, keypoint)
         results['img_shape'] = (max_y - min_y, max_x - min_x)
         old = results.get('crop_quadruple', (0., 0., 1., 1.))
-        box = (min_x / img_w, min_y / img_h, (max_x - min_x) / img_w, (max_y - min_y) / img_h)
-        results['crop_quadruple'] = (old[0] + old[2] * box[0], old[1] + old[3] * box[1], old[2] * box[2],
-                                     old[3] * box[3])
+        fractions = (min_x / img_w, min_y / img_h, (max_x - min_x) / img_w, (max_y - min_y) / img_h)
+        results['crop_quadruple'] = (old[0] + old[2] * fractions[0], old[1] + old[3] * fractions[1],
+                                     old[2] * fractions[2], old[3] * fractions[3])
+
+    def transform(self, results: dict) -> dict:
+        box = self.compact_box(results)
+        if box is not None:
+            self.move_into(results, box)
         return results
 
     def __repr__(self):

@@ -25,16 +25,20 @@ class PoseDecode(BaseTransform):
         inds = results['frame_inds']
         if inds.ndim != 1:
             inds = results['frame_inds'] = np.squeeze(inds)
-        inds = inds + results.get('offset', 0)
-        for key in ('keypoint_score', 'keypoint'):
-            if key in results:
-                data = results[key]
-                if inds.size and (inds.min() < -data.shape[1] or inds.max() >= data.shape[1]):
-                    raise sample_error(self, results, f'frame indices {inds.min()}..{inds.max()} fall outside the '
-                                       f'{data.shape[1]} frames of {key} (shape {data.shape})')
-                # take + asarray: one copy, not two, when the data is already float32
-                results[key] = np.asarray(data.take(inds, axis=1), dtype=np.float32)
+        gather_pose_frames(self, results, inds + results.get('offset', 0))
         return results
+
+
+def gather_pose_frames(transform, results: dict, inds: np.ndarray) -> None:
+    """Replace ``keypoint`` and ``keypoint_score`` (those present) by their frames ``inds``, as float32."""
+    for key in ('keypoint_score', 'keypoint'):
+        if key in results:
+            data = results[key]
+            if inds.size and (inds.min() < -data.shape[1] or inds.max() >= data.shape[1]):
+                raise sample_error(transform, results, f'frame indices {inds.min()}..{inds.max()} fall outside the '
+                                   f'{data.shape[1]} frames of {key} (shape {data.shape})')
+            # take + asarray: one copy, not two, when the data is already float32
+            results[key] = np.asarray(data.take(inds, axis=1), dtype=np.float32)
 
 
 @TRANSFORMS.register_module()
