@@ -274,8 +274,20 @@ def test(cfg: Config, checkpoint: str) -> dict:
     return runner.test()
 
 
+STREAM_PREFIXES = ('rgb_', 'pose_', 'RGBPose_1:1_', 'RGBPose_2:1_', 'RGBPose_1:2_')
+
+
 def format_metrics(metrics: dict) -> List[str]:
-    return [f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}' for k, v in metrics.items()]
+    """One ``name: value`` line per metric; RGBPose's streams and fusions as a table, side by side."""
+    lines = [f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}' for k, v in metrics.items()
+             if not k.startswith(STREAM_PREFIXES)]
+    names = [k[len('rgb_'):] for k in metrics if k.startswith('rgb_')]
+    if names:
+        streams = [p.rstrip('_') for p in STREAM_PREFIXES]
+        lines.append(f'{"":<22}' + ''.join(f'{s:>14}' for s in streams))
+        lines += [f'{name:<22}' + ''.join(f'{metrics.get(p + name, float("nan")):>14.4f}' for p in STREAM_PREFIXES)
+                  for name in names]
+    return lines
 
 
 def is_main_process() -> bool:
