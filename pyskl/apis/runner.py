@@ -111,8 +111,8 @@ def _set_lr_rule(cfg: Config, scale_lr: bool, cfg_options: Optional[dict]) -> No
     """Turn mmengine's linear LR rule on for a config that states its ``auto_scale_lr.base_batch_size``.
 
     PYSKL's configs (and configs copied from them) say ``enable=False``, so a copied config ran at PYSKL's lr for
-    8 x 16 samples whatever batch it really had. Here the rule is the default wherever the base batch is known: the file's
-    ``enable`` is overridden, and only an explicit opt-out (``scale_lr=False``, i.e. ``--no-scale-lr``, or
+    8 x 16 samples whatever batch it really had. Here the rule is the default wherever the base batch is known: the
+    file's ``enable`` is overridden, and only an explicit opt-out (``scale_lr=False``, i.e. ``--no-scale-lr``, or
     ``--cfg-options auto_scale_lr.enable=False``) keeps the lr as written.
     """
     rule = cfg.get('auto_scale_lr')
