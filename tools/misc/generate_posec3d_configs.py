@@ -348,7 +348,7 @@ def render_runtime(exp: Experiment, stream: str) -> str:
              f"work_dir = './work_dirs/posec3d/{exp.folder}/{stream}'"]
     if exp.finetuned:
         lines += [f"load_from = '{K400_CHECKPOINT}'",
-                  "# Its head has K400's 400 classes: the backbone loads, the head starts anew (PYSKL loaded non-strictly).",
+                  "# Its head has K400's 400 classes: the backbone loads, the head starts anew (as PYSKL's loading).",
                   'strict_load = False', 'find_unused_parameters = True']
     return '\n'.join(lines)
 

@@ -99,6 +99,6 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20))
 work_dir = './work_dirs/posec3d/slowonly_r50_hmdb51_k400p/s1_joint'
 load_from = 'https://download.openmmlab.com/mmaction/skeleton/posec3d/k400_posec3d-041f49c6.pth'
-# Its head has K400's 400 classes: the backbone loads, the head starts anew (PYSKL loaded non-strictly).
+# Its head has K400's 400 classes: the backbone loads, the head starts anew (as PYSKL's loading).
 strict_load = False
 find_unused_parameters = True
