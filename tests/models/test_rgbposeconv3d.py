@@ -1,6 +1,7 @@
 """RGBPoseConv3D: PYSKL's forward restated step by step gives our outputs; PYSKL's parameter count and key layout;
 detach and drop-path (off after eval(), unlike PYSKL); the checks on its configuration and inputs; the full-depth,
-quarter-width model trained one step on 8 x 112 x 112 RGB + 32 x 28 x 28 heatmaps."""
+quarter-width model trained one step on 8 x 112 x 112 RGB + 32 x 28 x 28 heatmaps; rgbpose_conv3d.py's full model on
+8 x 112 x 112 RGB + 32 x 56 x 56 heatmaps."""
 import pytest
 import torch
 
@@ -163,6 +164,37 @@ def test_full_depth_quarter_width_model_trains_a_step_on_112_rgb_and_28_heatmaps
     x_rgb, x_pose = model.extract_feat({k: v[:, 0] for k, v in inputs.items()})
     assert x_rgb.shape == (1, 512, 8, 4, 4) and x_pose.shape == (1, 128, 32, 4, 4)
     from pyskl.structures import ActionDataSample
+    losses = model(inputs, [ActionDataSample().set_gt_label(7)], mode='loss')
+    (losses['rgb_loss_cls'] + losses['pose_loss_cls']).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_rgbpose_conv3d_config_trains_a_step_on_112_rgb_and_56_heatmaps():
+    """rgbpose_conv3d.py's model (PYSKL's 36,147,928 parameters) on 8 x 112 x 112 RGB + 32 x 56 x 56 heatmaps. As
+    PYSKL built it the pair cannot meet (its RGB stem divides H and W by 4, so 56 x 56 heatmaps need 224 x 224
+    frames: one clear error); with the RGB stem's max-pool stride set to 1, a change that adds or renames no
+    parameter, the 112 x 112 RGB features meet the heatmaps at 56 x 56 as 224 x 224 ones do, and the full model
+    trains a step. PYSKL's own shapes, 224 + 56, are run in tests/slow/test_rgbposeconv3d_full_size.py."""
+    from mmengine.config import Config
+
+    from pyskl.structures import ActionDataSample
+    from tests.conftest import REPO_ROOT
+
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs/rgbpose_conv3d/rgbpose_conv3d.py')).model
+    inputs = dict(imgs=torch.randn(1, 1, 3, 8, 112, 112), heatmap_imgs=torch.rand(1, 1, 17, 32, 56, 56))
+    torch.manual_seed(0)
+    as_pyskl = MODELS.build(cfg)
+    with pytest.raises(ValueError, match='heatmaps must be 4 times smaller than the RGB frames'):
+        as_pyskl.extract_feat({k: v[:, 0] for k, v in inputs.items()})
+
+    cfg.backbone.rgb_pathway.pool1_stride = (1, 1)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    assert sum(p.numel() for p in model.parameters()) == 36_147_928
+    assert {k: v.shape for k, v in model.state_dict().items()} == {
+        k: v.shape for k, v in as_pyskl.state_dict().items()}
+    x_rgb, x_pose = model.extract_feat({k: v[:, 0] for k, v in inputs.items()})
+    assert x_rgb.shape == (1, 2048, 8, 7, 7) and x_pose.shape == (1, 512, 32, 7, 7)
     losses = model(inputs, [ActionDataSample().set_gt_label(7)], mode='loss')
     (losses['rgb_loss_cls'] + losses['pose_loss_cls']).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
