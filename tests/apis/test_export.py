@@ -1,13 +1,15 @@
-"""ONNX export: every GCN backbone exports with a dynamic batch and onnxruntime gives PyTorch's scores; the command-line
-tool on PYSKL's gesture checkpoint reproduces PYSKL's demo output. Skipped without onnx / onnxruntime
-(``pip install -e ".[onnx]"``)."""
+"""ONNX export: every GCN backbone exports with a dynamic batch and onnxruntime gives PyTorch's scores; so does
+PoseC3D's SlowOnly, on PYSKL's reference weights and outputs; the command-line tool on PYSKL's gesture checkpoint
+reproduces PYSKL's demo output. Skipped without onnx / onnxruntime (``pip install -e ".[onnx]"``)."""
 import importlib.util
 import re
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 
+from pyskl.models.blocks import spectral
 from pyskl.registry import MODELS
 from tests.conftest import REPO_ROOT, load_ref, shared_file
 from tests.models.helpers import TINY
@@ -15,6 +17,7 @@ from tests.models.helpers import TINY
 pytest.importorskip('onnx', reason='onnx is not installed (pip install -e ".[onnx]")')
 pytest.importorskip('onnxruntime', reason='onnxruntime is not installed (pip install -e ".[onnx]")')
 
+from pyskl.apis import init_recognizer  # noqa: E402
 from pyskl.apis.export import check_onnx, export_onnx, onnx_session, sample_input_shape  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -52,14 +55,52 @@ def test_input_shape_comes_from_the_test_pipeline():
     assert sample_input_shape(model, clips=5) == (5, ) + SHAPE[1:]
 
 
-# The TorchScript-based exporter takes well under a second for these; torch.export's (the default) takes several,
-# so MS-G3D, which only it can export with a dynamic batch, and PoseC3D's SlowOnly are in tests/slow/test_onnx_export.py
+# The TorchScript-based exporter takes well under a second for these; torch.export's (the default) takes several: it
+# is used below only for MS-G3D, which only it can export with a dynamic batch, and PoseC3D's SlowOnly.
 @pytest.mark.parametrize('name', ['STGCN', 'STGCN++', 'AAGCN', 'CTRGCN', 'DGSTGCN'])
 def test_every_gcn_exports_and_onnxruntime_gives_pytorchs_scores(name, tmp_path):
     model = small_recognizer(name)
     data = export_onnx(model, str(tmp_path / 'model.onnx'), SHAPE, legacy=True)
     assert (tmp_path / 'model.onnx').read_bytes() == data
     assert check_onnx(model, onnx_session(data), SHAPE, batch=3) <= 1e-4  # exported with 2 samples, run with 3
+
+
+needs_onnxscript = pytest.mark.skipif(importlib.util.find_spec('onnxscript') is None,
+                                      reason='onnxscript is not installed (pip install -e ".[onnx]")')
+
+
+@needs_onnxscript
+def test_msg3d_exports_through_the_plain_conv_path(tmp_path):
+    """torch.export traces F.conv2d, not the DFT (forced on here), and leaves no fake tensor in the DFT's plan cache:
+    the eager model still runs the DFT afterwards, with the same numbers."""
+    import onnx
+    model = small_recognizer('MSG3D')
+    x = torch.randn(3, *SHAPE)
+    with spectral.use_dft('always'), torch.no_grad():
+        before = model(x, mode='tensor')
+        data = export_onnx(model, str(tmp_path / 'model.onnx'), SHAPE)
+        torch.testing.assert_close(model(x, mode='tensor'), before, rtol=0, atol=0)
+    assert 'Conv' in {node.op_type for node in onnx.load_from_string(data).graph.node}
+    assert check_onnx(model, onnx_session(data), SHAPE, batch=3) <= 1e-4
+
+
+@needs_onnxscript
+def test_slowonly_onnx_gives_pyskls_recognizer_output(tmp_path):
+    """PoseC3D's SlowOnly (Recognizer3D) with PYSKL's reference weights, BatchNorms folded: onnxruntime on PYSKL's
+    two-view input gives PYSKL's averaged probabilities."""
+    case = load_ref('dev_posec3d_slowonly_r50_ntu60_xsub_joint')
+    cfg = Config(dict(model=case['model_cfg'], test_pipeline=[
+        dict(type='UniformSampleFrames', clip_len=8, num_clips=1), dict(type='PoseDecode'),
+        dict(type='Resize', scale=(32, 32), keep_ratio=False), dict(type='GeneratePoseTarget', double=True),
+        dict(type='FormatShape', input_format='NCTHW_Heatmap'), dict(type='PackActionInputs')]))
+    torch.save(case['state_dict'], tmp_path / 'slowonly.pth')
+    model = init_recognizer(cfg, str(tmp_path / 'slowonly.pth'))  # strict, BatchNorms folded
+    shape = sample_input_shape(model)
+    assert shape == tuple(case['recognizer_input'].shape[1:]) == (2, 17, 8, 32, 32)
+    data = export_onnx(model, str(tmp_path / 'slowonly.onnx'), shape)
+    scores = onnx_session(data).run(['scores'], {'inputs': case['recognizer_input'].numpy()})[0]
+    np.testing.assert_allclose(scores, case['recognizer_test_output'].numpy(), rtol=0, atol=1e-4)
+    assert check_onnx(model, onnx_session(data), shape, batch=3) <= 1e-4
 
 
 def test_export_tool_on_the_gesture_checkpoint_reproduces_pyskls_demo(tmp_path, capsys):
