@@ -174,7 +174,7 @@ def test_rgbpose_conv3d_config_trains_a_step_on_112_rgb_and_56_heatmaps():
     PYSKL built it the pair cannot meet (its RGB stem divides H and W by 4, so 56 x 56 heatmaps need 224 x 224
     frames: one clear error); with the RGB stem's max-pool stride set to 1, a change that adds or renames no
     parameter, the 112 x 112 RGB features meet the heatmaps at 56 x 56 as 224 x 224 ones do, and the full model
-    trains a step. PYSKL's own shapes, 224 + 56, are run in tests/slow/test_rgbposeconv3d_full_size.py."""
+    trains a step. PYSKL's own shapes, 224 + 56, are run in test_rgbposeconv3d_full_size.py."""
     from mmengine.config import Config
 
     from pyskl.structures import ActionDataSample

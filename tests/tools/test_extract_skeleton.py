@@ -2,7 +2,7 @@
 
 Most tests run the real extraction machinery (decoding, stacking, tracking, caching, the report) on small videos
 written here, with a back-end that needs no model (``spots.py``: every bright blob is a "person" with one joint at
-its centre); tests/slow/test_extraction_pool.py runs it in a process pool. The MediaPipe tests at the end need
+its centre); test_extraction_pool.py runs it in a process pool. The MediaPipe tests at the end need
 mediapipe and ../shared/data/ntu_sample.avi, and skip without them.
 """
 import importlib.util

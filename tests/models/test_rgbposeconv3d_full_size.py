@@ -1,7 +1,7 @@
 """RGBPoseConv3D at full size (rgbpose_conv3d.py's model, 36.1 M parameters) on PYSKL's training shapes: one sample
-of 8 RGB frames at 224 x 224 and 32 heatmap frames at 56 x 56, forward and backward (tens of seconds on 2 cores).
-The default suite runs the same stage plan at a quarter of the widths, and this model on 112 x 112 RGB with its
-RGB stem's max-pool stride 1 (tests/models/test_rgbposeconv3d.py)."""
+of 8 RGB frames at 224 x 224 and 32 heatmap frames at 56 x 56, forward and backward (several seconds on 2 cores).
+test_rgbposeconv3d.py runs the same stage plan at a quarter of the widths, and this model on 112 x 112 RGB with its
+RGB stem's max-pool stride 1."""
 import torch
 from mmengine.config import Config
 

@@ -1,4 +1,5 @@
-"""Skeleton extraction in a pool of spawned processes (each one imports pyskl afresh: seconds of start-up)."""
+"""Skeleton extraction in a pool of spawned processes (each one imports pyskl afresh: seconds of start-up) gives
+the annotation one process gives."""
 import pickle
 
 import numpy as np
