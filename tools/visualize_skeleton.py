@@ -11,6 +11,7 @@ import pickle
 import sys
 
 from pyskl.graph import BUILTIN_LAYOUTS
+from pyskl.utils.label_maps import load_label_map
 from pyskl.utils.video import VideoError, video_fps
 from pyskl.visualization import write_annotation_video
 
@@ -56,8 +57,7 @@ def main(argv=None) -> int:
         anno = load_sample(args.ann_file, args.index, args.frame_dir)
         label_name = None
         if args.label_map and anno.get('label') is not None and anno['label'] >= 0:
-            with open(args.label_map, encoding='utf-8') as f:
-                names = [line.strip() for line in f if line.strip()]
+            names = load_label_map(args.label_map)
             label_name = names[anno['label']] if anno['label'] < len(names) else None
         fps = args.fps or (video_fps(args.video) if args.video else 30.)
         frames = write_annotation_video(anno, args.out, args.video, fps, layout=args.layout, label_name=label_name,

@@ -21,6 +21,7 @@ from mmengine.dist import get_dist_info
 from pyskl.graph import get_layout
 from pyskl.utils.errors import InputNotFoundError, UserError
 from pyskl.utils.fileio import dump_pickle
+from pyskl.utils.label_maps import read_label_map
 
 # Files larger than this show a byte progress bar while they are unpickled.
 PROGRESS_MIN_BYTES = 64 * 1024**2
@@ -424,15 +425,6 @@ def _paired_splits(splits) -> List[Tuple[str, str]]:
 # ----------------------------------------------------------------------------------------------------------------
 # Files and fixing
 # ----------------------------------------------------------------------------------------------------------------
-def read_label_map(path: str) -> List[str]:
-    """Class names, one per line (trailing blank lines ignored)."""
-    with open(path) as f:
-        names = [line.strip() for line in f]
-    while names and not names[-1]:
-        names.pop()
-    return names
-
-
 def check_annotation_file(path: str, layout=None, num_classes: Optional[int] = None,
                           label_map: Optional[str] = None):
     """Load and check ``path``: returns ``(content, report)``. ``label_map`` gives ``num_classes`` by its lines."""

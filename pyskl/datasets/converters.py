@@ -32,14 +32,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from pyskl.extraction.backends import MEDIAPIPE_POSE_TO_COCO  # MediaPipe Pose's 33 landmarks -> COCO-17
 from pyskl.utils.errors import UserError
-from pyskl.utils.fileio import atomic_write, dump_pickle
+from pyskl.utils.fileio import dump_pickle
+from pyskl.utils.label_maps import label_map_beside, write_label_map
 from pyskl.utils.tracking import track_poses
 
 # OpenPose BODY_25 -> OpenPose COCO-18 (PYSKL's 'openpose' layout): drop MidHip (8) and the 6 foot points.
 BODY25_TO_OPENPOSE = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
-# MediaPipe Pose's 33 landmarks -> COCO-17 (PYSKL's 'coco' layout): face points, shoulders .. ankles.
-MEDIAPIPE_POSE_TO_COCO = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 JOINT_MAPS = {'body25_to_openpose': BODY25_TO_OPENPOSE, 'mediapipe_pose_to_coco': MEDIAPIPE_POSE_TO_COCO}
 
 # OpenPose BODY_25 kept whole: a custom layout for configs (graph_cfg=dict(layout=BODY25_LAYOUT, ...)).
@@ -357,18 +357,14 @@ def build_annotations(samples: Dict[str, dict], rows: List[LabelRow], val_ratio:
     return dict(split=split, annotations=annotations), classes
 
 
-def label_map_path(out: str) -> str:
-    return f'{osp.splitext(out)[0]}_label_map.txt'
-
-
 def write_annotations(content: dict, out: str, classes: Optional[List[str]] = None) -> Optional[str]:
     """Write the pickle (and the label map beside it when classes are named) atomically; returns the label map."""
     dump_pickle(content, out)
     if classes is None:
         return None
-    with atomic_write(label_map_path(out), 'w') as f:
-        f.write(''.join(f'{name}\n' for name in classes))
-    return label_map_path(out)
+    label_map = label_map_beside(out)
+    write_label_map(classes, label_map)
+    return label_map
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from pyskl.utils.errors import InputNotFoundError, UserError
-from pyskl.utils.fileio import atomic_write, dump_pickle
+from pyskl.utils.fileio import dump_pickle
 
 NUM_JOINTS = 25
 MIN_BODY_FRAMES = 12          # bodies seen in <= 11 frames are noise
@@ -269,8 +269,7 @@ def _convert_one(job: Tuple[str, Optional[str]]):
     except ValueError as e:
         return name, None, f'{path}: {e}'
     if cache_file is not None:
-        with atomic_write(cache_file, 'wb') as f:
-            pickle.dump(dict(source=key, annotation=annotation), f, protocol=pickle.HIGHEST_PROTOCOL)
+        dump_pickle(dict(source=key, annotation=annotation), cache_file)
     return name, annotation, None
 
 

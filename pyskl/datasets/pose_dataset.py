@@ -19,11 +19,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import list_from_file
 from mmengine.logging import print_log
 
 from pyskl.registry import DATASETS
 from pyskl.utils.errors import InputNotFoundError
+from pyskl.utils.label_maps import read_label_map
 from pyskl.utils.memory import release_free_memory
 from pyskl.utils.seeding import EpochSeeds
 from .checks import (SAMPLE_KINDS, AnnotationError, check_annotations, fix_annotations, is_compressed,
@@ -173,10 +173,7 @@ class PoseDataset(BaseDataset):
     def _read_label_map(label_map: str) -> List[str]:
         if not osp.isfile(label_map):
             raise InputNotFoundError(f'label map {label_map} does not exist')
-        names = list_from_file(label_map)
-        while names and not names[-1].strip():
-            names.pop()
-        return [name.strip() for name in names]
+        return read_label_map(label_map)
 
     # -- loading --------------------------------------------------------------------------------------------------
     def load_data_list(self) -> List[dict]:

@@ -24,13 +24,13 @@ PYSKL's ``k400_hrnet.pkl`` does.
 """
 import functools
 import os.path as osp
-import pickle
 from typing import Dict, List, Sequence
 
 import numpy as np
 
 from pyskl.graph import get_layout
-from pyskl.utils.fileio import atomic_write
+from pyskl.utils.fileio import atomic_write, dump_pickle
+from pyskl.utils.label_maps import label_map_beside, write_label_map
 
 FPS = 30
 KINDS = ('ntu3d', 'coco2d')
@@ -642,20 +642,16 @@ def _with_splits(annotations: List[Dict], num_train: int) -> Dict:
 # ---------------------------------------------------------------------------------------------------------------
 # Files: the pickle, its label map, a preview picture, a summary line.
 # ---------------------------------------------------------------------------------------------------------------
-def label_map_path(out_path: str) -> str:
-    """``<dir>/<name>_label_map.txt`` beside ``<dir>/<name>.pkl``."""
-    return f'{osp.splitext(out_path)[0]}_label_map.txt'
+label_map_path = label_map_beside  # ``<dir>/<name>_label_map.txt``; make_synthetic.py and the tests import this name
 
 
 def write_synthetic_dataset(out_path: str, kind: str = 'ntu3d', num_train: int = 1200, num_val: int = 300,
                             seed: int = 0, noise: bool = True) -> Dict:
     """Make the dataset, write it to ``out_path`` (pickle protocol 4, which PYSKL's Python 3.7 reads too) and the
-    class names beside it (:func:`label_map_path`), each atomically. Returns the dataset."""
+    class names beside it (:func:`label_map_beside`), each atomically. Returns the dataset."""
     data = make_synthetic_dataset(kind, num_train, num_val, seed, noise)
-    with atomic_write(out_path, 'wb') as f:
-        pickle.dump(data, f, protocol=4)
-    with atomic_write(label_map_path(out_path), 'w') as f:
-        f.write(''.join(f'{name}\n' for name in SYNTHETIC_CLASSES))
+    dump_pickle(data, out_path, protocol=4)
+    write_label_map(SYNTHETIC_CLASSES, label_map_beside(out_path))
     return data
 
 
@@ -705,17 +701,14 @@ def write_compressed_dataset(data: Dict, out_path: str, num_kpfiles: int = 3) ->
     toc = []
     for part, members in enumerate(parts):
         raw_file = osp.join(osp.basename(folder), f'part_{part}.pkl')
-        with atomic_write(osp.join(folder, f'part_{part}.pkl'), 'wb') as f:
-            pickle.dump({compressed[i]['frame_dir']: dict(keypoint=compressed[i]['keypoint']) for i in members}, f,
-                        protocol=4)
+        dump_pickle({compressed[i]['frame_dir']: dict(keypoint=compressed[i]['keypoint']) for i in members},
+                    osp.join(folder, f'part_{part}.pkl'), protocol=4)
         for i in members:
             entry = {k: v for k, v in compressed[i].items() if k != 'keypoint'}
             toc.append(dict(entry, raw_file=raw_file))
     content = dict(split=data['split'], annotations=toc)
-    with atomic_write(out_path, 'wb') as f:
-        pickle.dump(content, f, protocol=4)
-    with atomic_write(label_map_path(out_path), 'w') as f:
-        f.write(''.join(f'{name}\n' for name in SYNTHETIC_CLASSES))
+    dump_pickle(content, out_path, protocol=4)
+    write_label_map(SYNTHETIC_CLASSES, label_map_beside(out_path))
     return content
 
 
@@ -842,10 +835,8 @@ def write_synthetic_videos(out_path: str, video_dir: str, kind: str = 'coco2d', 
                 annotations.append(job(casting))
                 bar.update()
     data = _with_splits(annotations, num_train)
-    with atomic_write(out_path, 'wb') as f:
-        pickle.dump(data, f, protocol=4)
-    with atomic_write(label_map_path(out_path), 'w') as f:
-        f.write(''.join(f'{name}\n' for name in SYNTHETIC_CLASSES))
+    dump_pickle(data, out_path, protocol=4)
+    write_label_map(SYNTHETIC_CLASSES, label_map_beside(out_path))
     return data
 
 

@@ -156,8 +156,7 @@ class RecordCache:
         return saved['record'] if isinstance(saved, dict) and saved.get('source') == self._source(entry) else None
 
     def save(self, entry: VideoEntry, record: dict) -> None:
-        with atomic_write(self._file(entry), 'wb') as f:
-            pickle.dump(dict(source=self._source(entry), record=record), f, protocol=pickle.HIGHEST_PROTOCOL)
+        dump_pickle(dict(source=self._source(entry), record=record), self._file(entry))
 
 
 @dataclass

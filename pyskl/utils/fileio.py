@@ -31,10 +31,10 @@ def _umask() -> int:
     return mask
 
 
-def dump_pickle(obj, filename: str) -> None:
-    """Pickle ``obj`` to ``filename`` atomically."""
+def dump_pickle(obj, filename: str, protocol: int = pickle.HIGHEST_PROTOCOL) -> None:
+    """Pickle ``obj`` to ``filename`` atomically (``protocol=4`` for files that PYSKL's Python 3.7 must read)."""
     with atomic_write(filename, 'wb') as f:
-        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(obj, f, protocol=protocol)
 
 
 def _register_atomic_local_backend():

@@ -7,7 +7,9 @@ package folder onto ``tools/data/label_map``), so a name resolves with or withou
 import os.path as osp
 import re
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
+
+from pyskl.utils.fileio import atomic_write
 
 # name -> what it holds; the file is <name>.txt
 LABEL_MAPS = {
@@ -63,17 +65,35 @@ def label_map_path(name_or_path: str) -> str:
                             f'({", ".join(LABEL_MAPS)})')
 
 
-def load_label_map(name_or_path: str, num_classes: Optional[int] = None) -> List[str]:
-    """Class names, line i = label i (trailing blank lines dropped, names stripped). With ``num_classes``, a file
-    of another length is an error naming both counts."""
-    path = label_map_path(name_or_path)
+def read_label_map(path: str) -> List[str]:
+    """The class names of a label-map file, line i = label i (names stripped, trailing blank lines dropped)."""
     with open(path, encoding='utf-8') as f:
-        names = [line.strip() for line in f.read().split('\n')]
+        names = [line.strip() for line in f]
     while names and not names[-1]:
         names.pop()
+    return names
+
+
+def load_label_map(name_or_path: str, num_classes: Optional[int] = None) -> List[str]:
+    """Class names of a shipped label map or a file (:func:`read_label_map`). With ``num_classes``, a file of
+    another length is an error naming both counts."""
+    path = label_map_path(name_or_path)
+    names = read_label_map(path)
     if num_classes is not None and len(names) != num_classes:
         raise ValueError(f'label map {path} names {len(names)} classes but the model has {num_classes}')
     return names
 
 
-__all__ = ['LABEL_MAPS', 'label_map_dir', 'label_map_of_annotation', 'label_map_path', 'load_label_map']
+def label_map_beside(ann_file: str) -> str:
+    """The label map written beside an annotation file: ``<dir>/<name>_label_map.txt`` for ``<dir>/<name>.pkl``."""
+    return f'{osp.splitext(ann_file)[0]}_label_map.txt'
+
+
+def write_label_map(names: Sequence[str], path: str) -> None:
+    """Write the class names one per line, atomically."""
+    with atomic_write(path, 'w') as f:
+        f.write(''.join(f'{name}\n' for name in names))
+
+
+__all__ = ['LABEL_MAPS', 'label_map_beside', 'label_map_dir', 'label_map_of_annotation', 'label_map_path',
+           'load_label_map', 'read_label_map', 'write_label_map']

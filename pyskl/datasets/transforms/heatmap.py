@@ -20,14 +20,16 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
+from pyskl.graph import get_layout
 from pyskl.registry import TRANSFORMS
 
 from .loading import sample_error
+from .skeleton import flip_order
 
 EPS = 1e-3  # keypoints (and limbs) whose value is below this draw nothing
 COCO_LIMBS = ((0, 1), (0, 2), (1, 3), (2, 4), (0, 5), (5, 7), (7, 9), (0, 6), (6, 8), (8, 10), (5, 11), (11, 13),
               (13, 15), (6, 12), (12, 14), (14, 16), (11, 12))
-COCO_LEFT_KP, COCO_RIGHT_KP = (1, 3, 5, 7, 9, 11, 13, 15), (2, 4, 6, 8, 10, 12, 14, 16)
+COCO_LEFT_KP, COCO_RIGHT_KP = get_layout('coco').left, get_layout('coco').right  # the joints Flip swaps
 COCO_LEFT_LIMB, COCO_RIGHT_LIMB = (0, 2, 4, 5, 6, 10, 11, 12), (1, 3, 7, 8, 9, 13, 14, 15)
 TILE = 4  # limb boxes differ in size: they are cut into tiles of TILE x TILE pixels
 FAR = 1e4  # where padding pixels of a window are put: no Gaussian reaches them
@@ -173,13 +175,6 @@ def render_pose_heatmaps(canvas: _Canvas, points: torch.Tensor, values: torch.Te
     long = keep & ~short
     if long.any():
         _draw_segments(canvas, frame[long], channel[long], start[long], end[long], value[long], sigma, height, width)
-
-
-def flip_order(num_channels: int, left: Sequence[int], right: Sequence[int]) -> np.ndarray:
-    """Channel ``c`` of a mirrored map is channel ``order[c]`` of the original (left and right swapped)."""
-    order = np.arange(num_channels)
-    order[list(left)], order[list(right)] = right, left
-    return order
 
 
 # ---------------------------------------------------------------------------------------------------------------

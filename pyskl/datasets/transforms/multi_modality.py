@@ -15,7 +15,7 @@ from mmengine.utils import to_2tuple
 from pyskl.registry import TRANSFORMS
 from pyskl.utils.video import BACKENDS, DECODE_MODES
 
-from .crop_resize import PoseCompact
+from .crop_resize import PoseCompact, _image_size
 from .loading import gather_pose_frames, sample_error
 from .sampling import UniformSampleFrames
 from .video import _check_io_backend, decode_frames, open_sample_video
@@ -200,9 +200,7 @@ class MMPad(BaseTransform):
         self.padding = padding
 
     def transform(self, results: dict) -> dict:
-        if 'img_shape' not in results:
-            raise sample_error(self, results, 'needs img_shape (h, w)')
-        old_h, old_w = results['img_shape']
+        old_h, old_w = _image_size(self, results)
         height, width = old_h * (1 + self.padding), old_w * (1 + self.padding)
         if self.hw_ratio is not None:
             height = max(self.hw_ratio[0] * width, height)

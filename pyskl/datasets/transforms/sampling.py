@@ -173,25 +173,31 @@ class UniformSampleFrames(BaseTransform):
             return interp_positions(num_frames, self.clip_len, rng.rand(self.clip_len))
         return pad_positions(num_frames, self.clip_len)
 
-    def _train_clip(self, rng, total: int, clip_idx: int) -> np.ndarray:
+    # Whether a looped short crop wraps within the crop (DG-STGCN's UniformSampleDecode); else the indices run past
+    # it and wrap over the whole sequence later (PYSKL's UniformSampleFrames, in _sample).
+    loop_within_crop = False
+
+    def _clip(self, rng, total: int, loop_start) -> np.ndarray:
+        """One clip: a random crop, ``clip_len`` frames spread over it; a crop shorter than ``clip_len`` is
+        interpolated or padded (``short_clip``), or looped from frame ``loop_start(num_frames)`` of the crop."""
         num_frames, offset = _crop(rng, total, self.p_interval)
         inds = _spread(rng, num_frames, self.clip_len)
         if inds is None and self.short_clip != 'loop':
             return self._short_positions(rng, num_frames) + offset
-        if inds is None:  # a short crop loops from a random start (the modulo comes later)
-            start = rng.randint(0, num_frames)
+        if inds is None:
+            start = loop_start(num_frames)
             inds = np.arange(start, start + self.clip_len)
+            if self.loop_within_crop:
+                inds %= num_frames
         return inds + offset
 
+    def _train_clip(self, rng, total: int, clip_idx: int) -> np.ndarray:
+        return self._clip(rng, total, lambda num_frames: rng.randint(0, num_frames))  # a short crop: a random start
+
     def _test_clip(self, rng, total: int, clip_idx: int) -> np.ndarray:
-        num_frames, offset = _crop(rng, total, self.p_interval)
-        inds = _spread(rng, num_frames, self.clip_len)
-        if inds is None and self.short_clip != 'loop':
-            return self._short_positions(rng, num_frames) + offset
-        if inds is None:  # short crops: clips start at spread-out frames instead of random ones
-            start = clip_idx if num_frames < self.num_clips else clip_idx * num_frames // self.num_clips
-            inds = np.arange(start, start + self.clip_len)
-        return inds + offset
+        def spread_start(num_frames):  # short crops: clips start at spread-out frames instead of random ones
+            return clip_idx if num_frames < self.num_clips else clip_idx * num_frames // self.num_clips
+        return self._clip(rng, total, spread_start)
 
     def frame_indices(self, total_frames: int, test_mode: bool) -> np.ndarray:
         """All clips' frame indices in ``[0, total_frames)``, concatenated: int64, or float64 fractional positions
@@ -248,17 +254,8 @@ class UniformSampleDecode(UniformSampleFrames):
     ``start_index`` is not used.
     """
 
-    def _train_clip(self, rng, total: int, clip_idx: int) -> np.ndarray:
-        num_frames, offset = _crop(rng, total, self.p_interval)
-        inds = _spread(rng, num_frames, self.clip_len)
-        if inds is None and self.short_clip != 'loop':
-            return self._short_positions(rng, num_frames) + offset
-        if inds is None:  # unlike UniformSampleFrames, a short crop loops within the crop
-            start = rng.randint(0, num_frames)
-            inds = np.arange(start, start + self.clip_len) % num_frames
-        return inds + offset
-
-    _test_clip = _train_clip  # test mode only fixes the seed
+    loop_within_crop = True  # unlike UniformSampleFrames, a short crop loops within the crop
+    _test_clip = UniformSampleFrames._train_clip  # test mode only fixes the seed
 
     def transform(self, results: dict) -> dict:
         if 'keypoint' not in results:

@@ -28,6 +28,14 @@ def _resolve_layout(transform: str, dataset, layout, default='nturgb+d'):
     return get_layout(default if chosen is None else chosen)
 
 
+def flip_order(num_joints: int, left: Sequence[int], right: Sequence[int]) -> np.ndarray:
+    """Joint (or heatmap channel) ``j`` of a mirrored skeleton is ``order[j]`` of the original: left and right
+    swapped."""
+    order = np.arange(num_joints)
+    order[list(left)], order[list(right)] = right, left
+    return order
+
+
 def _check_skeleton(transform, results, key='keypoint', channels=None, num_node=None) -> np.ndarray:
     data = results.get(key)
     if data is None:
@@ -603,12 +611,6 @@ class Flip(BaseTransform):
         self.flip_ratio, self.direction, self.flip_label_map = flip_ratio, direction, flip_label_map
         self.left_kp, self.right_kp = left_kp, right_kp
 
-    def _joint_order(self, num_joints: int) -> np.ndarray:
-        order = np.arange(num_joints)
-        order[list(self.left_kp)] = self.right_kp
-        order[list(self.right_kp)] = self.left_kp
-        return order
-
     def _flip_keypoints(self, results):
         keypoint = _check_skeleton(self, results, num_node=None if self.layout is None else self.layout.num_node)
         if 'img_shape' not in results:
@@ -616,7 +618,7 @@ class Flip(BaseTransform):
         if self.left_kp and max(self.left_kp + self.right_kp) >= keypoint.shape[2]:
             raise sample_error(self, results, f'left/right joints go up to {max(self.left_kp + self.right_kp)} but '
                                f'keypoint has {keypoint.shape[2]} joints')
-        order = self._joint_order(keypoint.shape[2])
+        order = flip_order(keypoint.shape[2], self.left_kp, self.right_kp)
         keypoint = keypoint[:, :, order]  # a copy, so the caller's array is untouched
         x = keypoint[..., 0]
         x[...] = np.where(x != 0, results['img_shape'][1] - x, x)
