@@ -34,9 +34,11 @@ from typing import Deque, List, Tuple
 import cv2
 import numpy as np
 import torch
+from mmengine.dataset import Compose
 
-from pyskl.apis import get_test_pipeline, inference_recognizer, init_recognizer
+from pyskl.apis import find_step, get_test_pipeline, inference_recognizer, init_recognizer
 from pyskl.extraction import build_backend
+from pyskl.graph import get_layout
 from pyskl.utils.cli import DefaultsHelpFormatter
 from pyskl.utils.fileio import atomic_write
 from pyskl.utils.video import VideoError, VideoWriter, iter_frames, video_fps
@@ -48,6 +50,7 @@ MARGIN = 0.2  # the hand box: the landmarks' extent, 20 % wider and taller
 MIN_IOU = 0.5  # a hand in an earlier frame continues the clip when its box overlaps this much
 SHOWN_RESULTS = 7
 NO_HAND = 'No hands detected'
+HAND_LAYOUT = get_layout('handmp')  # resolved once, not every frame
 CSV_FIELDS = ('frame', 'hands', 'status', 'hand', 'clip_frames', 'label', 'name', 'score', 'top5')
 # the listed results, newest first, from light to dark blue (BGR)
 RESULT_COLOURS = [(250, 230, 170), (240, 210, 130), (230, 190, 90), (215, 165, 50), (200, 140, 20), (170, 110, 10),
@@ -132,10 +135,10 @@ class FrameResult:
 
 
 def clip_len_of(pipeline) -> int:
-    for step in pipeline:
-        if str(step.get('type', '')).split('.')[-1] in ('UniformSample', 'UniformSampleFrames'):
-            return int(step['clip_len'])
-    raise ValueError('the test pipeline has no UniformSample step to say how long a clip is')
+    sampler = find_step(pipeline, 'UniformSample', 'UniformSampleFrames')
+    if sampler is None:
+        raise ValueError('the test pipeline has no UniformSample step to say how long a clip is')
+    return int(sampler['clip_len'])
 
 
 class GestureDemo:
@@ -143,7 +146,9 @@ class GestureDemo:
 
     def __init__(self, model, hands, every: int = 2, topk: int = 5):
         self.model, self.hands, self.every, self.topk = model, hands, every, topk
-        self.history = HandHistory(clip_len_of(get_test_pipeline(model.cfg)))
+        pipeline = get_test_pipeline(model.cfg)
+        self.history = HandHistory(clip_len_of(pipeline))
+        self.pipeline = Compose(pipeline)  # built once: the model runs on every hand of every other frame
         self.shown: Deque[str] = deque(maxlen=SHOWN_RESULTS)  # the latest results, oldest first
         self.frames = 0
         self.detect_seconds = self.model_seconds = 0.
@@ -163,7 +168,8 @@ class GestureDemo:
             start = time.perf_counter()
             for keypoint, box in zip(hands, boxes):
                 clip = self.history.clip(keypoint, box)
-                pred = inference_recognizer(self.model, dict(keypoint=clip[None]), topk=self.topk)
+                pred = inference_recognizer(self.model, dict(keypoint=clip[None]), topk=self.topk,
+                                            pipeline=self.pipeline)
                 result.results.append(HandResult(len(clip), pred))
                 self.shown.append(result.results[-1].text())
             self.model_seconds += time.perf_counter() - start
@@ -180,7 +186,7 @@ class GestureDemo:
         if result.hands:
             to_pixels = np.float32([w, h])
             keypoint = np.stack(result.hands) * to_pixels
-            draw_skeletons_2d(frame, keypoint, np.ones(keypoint.shape[:2], np.float32), 'handmp')
+            draw_skeletons_2d(frame, keypoint, np.ones(keypoint.shape[:2], np.float32), HAND_LAYOUT)
             for box in result.boxes:
                 x1, y1, x2, y2 = np.round(box * np.tile(to_pixels, 2)).astype(int)
                 cv2.rectangle(frame, (x1, y1), (x2, y2), (0, 0, 255), thickness)

@@ -43,10 +43,6 @@ def require(module: str, how: str = 'pip install -e ".[onnx]"'):
         raise ImportError(f'{module} is not installed: {how}') from e
 
 
-def _find(pipeline: Sequence[dict], *types: str) -> Optional[dict]:
-    return next((step for step in pipeline if step.get('type') in types), None)
-
-
 def sample_input_shape(model: nn.Module, clips: Optional[int] = None) -> Tuple[int, ...]:
     """One sample's input as the config's test pipeline makes it: ``(clips, M, T, V, C)`` for a GCN recognizer,
     ``(views, C, T, H, W)`` for a 3D CNN (PoseC3D heatmaps).
@@ -54,18 +50,18 @@ def sample_input_shape(model: nn.Module, clips: Optional[int] = None) -> Tuple[i
     The clip count and T come from the pipeline's ``UniformSample(Frames)`` (``num_clips``, ``clip_len``; a double
     ``GeneratePoseTarget`` makes two views of each clip), M from ``FormatGCNInput.num_person``, H and W from the last
     ``Resize`` to a fixed size or ``CenterCrop``, V and C from the model; ``clips`` overrides the pipeline's count."""
-    from pyskl.apis.inference import get_test_pipeline
+    from pyskl.apis.inference import find_step, get_test_pipeline
     from pyskl.utils.analysis import gcn_input_shape
     pipeline = get_test_pipeline(model.cfg)
-    sampler = _find(pipeline, 'UniformSample', 'UniformSampleFrames')
+    sampler = find_step(pipeline, 'UniformSample', 'UniformSampleFrames')
     if sampler is None or not isinstance(sampler.get('clip_len'), int):
         raise ValueError('The test pipeline has no UniformSample(Frames) with an integer clip_len to size the input '
                          'from; give the input shape explicitly (export_onnx.py --shape)')
     clips = clips or sampler.get('num_clips', 1)
-    formatter = _find(pipeline, 'FormatGCNInput')
+    formatter = find_step(pipeline, 'FormatGCNInput')
     if formatter is not None:
         return (clips, ) + gcn_input_shape(model, frames=sampler['clip_len'], num_person=formatter.get('num_person', 2))
-    heatmaps = _find(pipeline, 'GeneratePoseTarget')
+    heatmaps = find_step(pipeline, 'GeneratePoseTarget')
     size = _fixed_size(pipeline)
     in_channels = getattr(model.backbone, 'in_channels', None)
     if heatmaps is None or size is None or in_channels is None:

@@ -10,8 +10,9 @@
 import copy
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -57,23 +58,23 @@ class Prediction:
         return self.topk[0][2]
 
 
-def _config_label_map(cfg: Config) -> Optional[str]:
-    """The label map a config names: top-level ``label_map``, else its test/val/train dataset's."""
-    if cfg.get('label_map'):
-        return cfg.label_map
+def _config_dataset_value(cfg: Config, key: str):
+    """``key`` of the config's test dataset, else its val or train dataset's (the first that sets it), else None."""
     for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
         dataset = (cfg.get(loader) or {}).get('dataset') or {}
-        if dataset.get('label_map'):
-            return dataset['label_map']
+        if dataset.get(key):
+            return dataset[key]
     return None
 
 
+def _config_label_map(cfg: Config) -> Optional[str]:
+    """The label map a config names: top-level ``label_map``, else its test/val/train dataset's."""
+    return cfg.label_map if cfg.get('label_map') else _config_dataset_value(cfg, 'label_map')
+
+
 def _config_annotation(cfg: Config) -> Optional[str]:
-    for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
-        dataset = (cfg.get(loader) or {}).get('dataset') or {}
-        if dataset.get('ann_file'):
-            return dataset['ann_file']
-    return cfg.get('ann_file')
+    """The annotation file of the config's test/val/train dataset, else a top-level ``ann_file``."""
+    return _config_dataset_value(cfg, 'ann_file') or cfg.get('ann_file')
 
 
 def _label_names(cfg: Config, checkpoint: dict, label_map: Optional[str], num_classes: Optional[int]):
@@ -142,6 +143,12 @@ def get_test_pipeline(cfg: Config) -> list:
     return dataset.pipeline
 
 
+def find_step(pipeline: Sequence[dict], *types: str) -> Optional[dict]:
+    """The first step of ``pipeline`` of one of ``types`` (a scoped type such as ``'pyskl.UniformSample'`` counts as
+    its bare name), or None."""
+    return next((step for step in pipeline if str(step.get('type', '')).split('.')[-1] in types), None)
+
+
 def _check_sample(sample, position: int) -> dict:
     """A copy of ``sample`` ready for the test pipeline: PYSKL's annotation keys, test mode. Errors name the sample."""
     from pyskl.datasets.pose_dataset import AnnotationError, validate_annotation
@@ -176,7 +183,8 @@ def _predictions(scores: torch.Tensor, topk: int, names) -> List[Prediction]:
 
 
 def inference_recognizer(model: torch.nn.Module, sample_or_video: Union[dict, str, Sequence[Union[dict, str]]],
-                         topk: int = 5, batch_size: int = 16, pipeline: Optional[Sequence[dict]] = None,
+                         topk: int = 5, batch_size: int = 16,
+                         pipeline: Union[Sequence[dict], Callable[[dict], dict], None] = None,
                          backend: Union[str, PoseBackend, None] = None,
                          progress: bool = False) -> Union[Prediction, List[Prediction]]:
     """Classify skeleton samples or videos with ``model`` (from :func:`init_recognizer`).
@@ -188,7 +196,8 @@ def inference_recognizer(model: torch.nn.Module, sample_or_video: Union[dict, st
             was trained on, COCO-17 bodies or MediaPipe hands; needs ``pip install -e ".[extract]"``).
         topk: how many classes each :class:`Prediction` lists.
         batch_size: samples per forward when given a list.
-        pipeline: transforms to use instead of the config's test pipeline.
+        pipeline: transforms to use instead of the config's test pipeline: their configs, or a built pipeline
+            (``Compose``; build it once for a model called again and again).
         backend: the pose back-end for videos (a name or a :class:`~pyskl.extraction.PoseBackend`); default: the
             one that gives the model's joints (:data:`VIDEO_LAYOUTS`).
         progress: a progress bar while a video's skeletons are extracted.
@@ -201,11 +210,12 @@ def inference_recognizer(model: torch.nn.Module, sample_or_video: Union[dict, st
     samples = [sample_or_video] if single else list(sample_or_video)
     if any(isinstance(s, (str, os.PathLike)) for s in samples):
         samples = _extract_videos(model, samples, backend, progress)
-    transforms = Compose(pipeline if pipeline is not None else get_test_pipeline(model.cfg))
+    if not callable(pipeline):
+        pipeline = Compose(pipeline if pipeline is not None else get_test_pipeline(model.cfg))
     names = (getattr(model, 'dataset_meta', None) or {}).get('classes')
     results = []
     for start in range(0, len(samples), batch_size):
-        batch = [transforms(_check_sample(s, start + i)) for i, s in enumerate(samples[start:start + batch_size])]
+        batch = [pipeline(_check_sample(s, start + i)) for i, s in enumerate(samples[start:start + batch_size])]
         with torch.no_grad():
             outputs = model.test_step(pseudo_collate(batch))
         results += _predictions(torch.stack([out.pred_score for out in outputs]), topk, names)
@@ -235,12 +245,12 @@ class VideoInput:
 
 def _heatmap_joints_check(cfg: Config, backbone: dict) -> None:
     """PoseC3D's heatmaps are drawn from COCO-17 joints (all of PYSKL's PoseC3D configs): check the model's."""
-    targets = [t for t in get_test_pipeline(cfg) if str(t.get('type', '')).split('.')[-1] == 'GeneratePoseTarget']
-    if not targets:
+    target = find_step(get_test_pipeline(cfg), 'GeneratePoseTarget')
+    if target is None:
         raise ValueError('the model does not take skeletons: its test pipeline draws no pose heatmaps '
                          '(GeneratePoseTarget)')
-    if targets[0].get('with_limb'):
-        joints = [j for limb in targets[0].get('skeletons', ()) for j in limb]
+    if target.get('with_limb'):
+        joints = [j for limb in target.get('skeletons', ()) for j in limb]
         if joints and max(joints) >= 17:
             raise ValueError(f'the model draws limb heatmaps between joints up to {max(joints)}, not COCO-17 ones: '
                              'its skeletons cannot be extracted from a video')
@@ -292,14 +302,9 @@ def extract_skeletons(video: str, backend: Union[str, PoseBackend] = 'mediapipe'
     keypoint_score [M, T, V])`` (float32; zeros where nobody was found; a multi-person back-end's people tracked
     across frames), ready for :func:`inference_recognizer` or an annotation file.
     """
-    from pyskl.extraction import build_backend, extract_video
-    owned = not isinstance(backend, PoseBackend)
-    pose_backend = build_backend(backend, **backend_kwargs) if owned else backend
-    try:
+    from pyskl.extraction import extract_video
+    with _opened_backend(backend, **backend_kwargs) as pose_backend:
         record = extract_video(pose_backend, os.fspath(video), dtype=np.float32, progress=progress)
-    finally:
-        if owned:
-            pose_backend.close()
     if normalized:
         h, w = record['img_shape']
         record['keypoint'] /= np.float32([w, h])
@@ -313,36 +318,48 @@ def video_sample(model: torch.nn.Module, video: str, backend: Union[str, PoseBac
     """``video``'s skeletons as ``model`` takes them (:func:`video_input`): extracted with ``backend`` (a name or a
     built back-end, kept open; default: the back-end for the model's joints), in [0, 1] coordinates or pixels, and
     without scores for a model that takes none."""
-    from pyskl.extraction import build_backend
     wanted = video_input(model)
-    owned = not isinstance(backend, PoseBackend)
-    pose_backend = build_backend(backend or wanted.backend) if owned else backend
-    try:
-        if pose_backend.layout != wanted.layout:
-            raise ValueError(f'the {pose_backend.name} back-end gives {pose_backend.layout or "its own"} joints; the '
-                             f'model takes {wanted.layout!r} ones (the {wanted.backend!r} back-end gives them)')
-        sample = extract_skeletons(video, pose_backend, normalized=wanted.normalized, progress=progress)
-    finally:
-        if owned:
-            pose_backend.close()
+    with _opened_backend(_backend_or_default(backend, wanted)) as pose_backend:
+        return _video_sample(wanted, video, pose_backend, progress)
+
+
+def _extract_videos(model, samples: list, backend, progress: bool) -> list:
+    """The samples with every video path replaced by its skeletons; one back-end serves all the videos."""
+    wanted = video_input(model)  # a model that cannot take videos is refused before a back-end is built
+    with _opened_backend(_backend_or_default(backend, wanted)) as shared:
+        return [_video_sample(wanted, s, shared, progress) if isinstance(s, (str, os.PathLike)) else s
+                for s in samples]
+
+
+def _video_sample(wanted: VideoInput, video: str, pose_backend: PoseBackend, progress: bool) -> dict:
+    if pose_backend.layout != wanted.layout:
+        raise ValueError(f'the {pose_backend.name} back-end gives {pose_backend.layout or "its own"} joints; the '
+                         f'model takes {wanted.layout!r} ones (the {wanted.backend!r} back-end gives them)')
+    sample = extract_skeletons(video, pose_backend, normalized=wanted.normalized, progress=progress)
     if not wanted.with_score:
         sample.pop('keypoint_score')
     return sample
 
 
-def _extract_videos(model, samples: list, backend, progress: bool) -> list:
-    """The samples with every video path replaced by its skeletons; one back-end serves all the videos."""
+def _backend_or_default(backend, wanted: VideoInput):
+    """``backend``, or the name of the back-end that gives the model's joints when none is given."""
+    return backend if isinstance(backend, PoseBackend) else backend or wanted.backend
+
+
+@contextmanager
+def _opened_backend(backend: Union[str, PoseBackend], **backend_kwargs) -> Iterator[PoseBackend]:
+    """A built ``backend`` as it is (kept open for the caller's next video), or the one it names, built with
+    ``backend_kwargs`` and closed on leaving."""
+    if isinstance(backend, PoseBackend):
+        yield backend
+        return
     from pyskl.extraction import build_backend
-    wanted = video_input(model)  # a model that cannot take videos is refused before a back-end is built
-    owned = not isinstance(backend, PoseBackend)
-    shared = build_backend(backend or wanted.backend) if owned else backend
+    built = build_backend(backend, **backend_kwargs)
     try:
-        return [video_sample(model, s, shared, progress) if isinstance(s, (str, os.PathLike)) else s
-                for s in samples]
+        yield built
     finally:
-        if owned:
-            shared.close()
+        built.close()
 
 
-__all__ = ['Prediction', 'VideoInput', 'init_recognizer', 'inference_recognizer', 'get_test_pipeline', 'video_input',
-           'video_sample', 'extract_skeletons', 'VIDEO_LAYOUTS']
+__all__ = ['Prediction', 'VideoInput', 'init_recognizer', 'inference_recognizer', 'get_test_pipeline', 'find_step',
+           'video_input', 'video_sample', 'extract_skeletons', 'VIDEO_LAYOUTS']

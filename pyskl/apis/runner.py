@@ -10,9 +10,10 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from pyskl.evaluation.metrics import RGBPOSE_MIXES
 from pyskl.utils import load_checkpoint, register_all_modules
-from pyskl.utils.config_check import check_cfg_options, check_config_keys, check_config_types
-from pyskl.utils.dist import ddp_wrapper_cfg, init_distributed
+from pyskl.utils.config_check import check_cfg_options, check_config_keys, check_config_types, dataset_configs
+from pyskl.utils.dist import ddp_wrapper_cfg, init_distributed, unwrap_model
 from pyskl.utils.errors import ConfigError, InputNotFoundError
 
 DEFAULT_METRICS = ('top_k_accuracy', 'mean_class_accuracy')
@@ -68,20 +69,11 @@ def _tell_datasets_num_classes(cfg: Config) -> None:
     num_classes = (cfg.get('model') or {}).get('cls_head', {}).get('num_classes')
     if not isinstance(num_classes, int):
         return
-
-    def visit(node):
-        if not isinstance(node, dict):
-            return
-        kind = DATASETS.get(node['type']) if isinstance(node.get('type'), str) else None
-        if isinstance(kind, type) and issubclass(kind, PoseDataset):
-            node.setdefault('num_classes', num_classes)
-        visit(node.get('dataset'))
-        for inner in node.get('datasets') or []:
-            visit(inner)
-
     register_all_modules(init_default_scope=False)
-    for split in ('train', 'val', 'test'):
-        visit((cfg.get(f'{split}_dataloader') or {}).get('dataset'))
+    for _, dataset in dataset_configs(cfg):
+        kind = DATASETS.get(dataset['type']) if isinstance(dataset.get('type'), str) else None
+        if isinstance(kind, type) and issubclass(kind, PoseDataset):
+            dataset.setdefault('num_classes', num_classes)
 
 
 def _add_training_reliability(cfg: Config, strict_load: bool) -> None:
@@ -223,14 +215,10 @@ def train(cfg: Config, test_best: bool = False, test_last: bool = False) -> dict
         results['last'] = runner.test()
     if test_best:
         best = find_best_checkpoint(cfg.work_dir)
-        load_checkpoint(_unwrap(runner.model), best, strict=True)
+        load_checkpoint(unwrap_model(runner.model), best, strict=True)
         set_test_outputs(runner, osp.join(cfg.work_dir, 'best_pred.pkl'))
         results['best'] = runner.test()
     return results
-
-
-def _unwrap(model):
-    return model.module if hasattr(model, 'module') else model
 
 
 def test_config(config: Union[str, Config], out: Optional[str] = None, metrics: Sequence[str] = DEFAULT_METRICS,
@@ -267,14 +255,14 @@ def test(cfg: Config, checkpoint: str) -> dict:
     """Load ``checkpoint`` strictly (missing or unexpected keys are an error) and run the test loop."""
     register_all_modules()
     runner = Runner.from_cfg(cfg)
-    load_checkpoint(_unwrap(runner.model), checkpoint, strict=True)
+    load_checkpoint(unwrap_model(runner.model), checkpoint, strict=True)
     if cfg.get('compile'):  # the Runner compiles train_step only
         model = runner.model
         model.test_step = torch.compile(model.test_step)
     return runner.test()
 
 
-STREAM_PREFIXES = ('rgb_', 'pose_', 'RGBPose_1:1_', 'RGBPose_2:1_', 'RGBPose_1:2_')
+STREAM_PREFIXES = ('rgb_', 'pose_') + tuple(f'RGBPose_{mix}_' for mix in RGBPOSE_MIXES)
 
 
 def format_metrics(metrics: dict) -> List[str]:

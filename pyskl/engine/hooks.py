@@ -9,16 +9,14 @@ from mmengine.runner import find_latest_checkpoint
 from pyskl.datasets.checks import AnnotationError
 from pyskl.registry import HOOKS
 from pyskl.utils.checkpoint import CheckpointError, compare_state_dict, describe_key_problems, get_state_dict
+from pyskl.utils.dist import unwrap_model
+from pyskl.utils.seeding import derived_seed, seed_everything
 
 
 def _ann_file(dataset) -> str:
     while not hasattr(dataset, 'ann_file') and hasattr(dataset, 'dataset'):  # RepeatDataset and friends
         dataset = dataset.dataset
     return getattr(dataset, 'ann_file', '<dataset>')
-
-
-def _unwrap_model(model):
-    return model.module if hasattr(model, 'module') else model
 
 
 def inner_datasets(dataset):
@@ -38,7 +36,7 @@ class InputCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def _check(self, runner, dataloader):
-        model = _unwrap_model(runner.model)
+        model = unwrap_model(runner.model)
         if not hasattr(model, 'check_inputs'):
             return
         dataset = dataloader.dataset
@@ -70,9 +68,8 @@ class EpochSeedHook(Hook):
         if runner.seed is None:
             return
         seeds = [d.epoch_seeds for d in inner_datasets(runner.train_dataloader.dataset) if hasattr(d, 'epoch_seeds')]
-        if not seeds:
-            from pyskl.utils.seeding import EpochSeeds
-            seeds = [EpochSeeds()]  # another dataset: the main process is still reseeded
+        if not seeds:  # another dataset: the main process is still reseeded, as EpochSeeds.start_epoch does
+            seed_everything(derived_seed(runner.seed, runner.epoch, get_rank()))
         for epoch_seeds in seeds:
             epoch_seeds.start_epoch(runner.seed, get_rank(), runner.epoch)
 
@@ -86,7 +83,7 @@ class StrictLoadHook(Hook):
     priority = 'VERY_HIGH'
 
     def after_load_checkpoint(self, runner, checkpoint):
-        model = _unwrap_model(runner.model)
+        model = unwrap_model(runner.model)
         problems = compare_state_dict(model, get_state_dict(checkpoint))
         if not any(problems):
             return

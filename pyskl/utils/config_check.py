@@ -10,7 +10,7 @@ import difflib
 import inspect
 import logging
 import re
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .errors import ConfigError
 
@@ -137,6 +137,27 @@ def _collect(params, names: Set[str], required: Set[str], fixed: Set[str]):
     return names, required
 
 
+SPLITS = ('train', 'val', 'test')
+
+
+def dataset_configs(cfg, splits: Sequence[str] = SPLITS) -> Iterator[Tuple[str, dict]]:
+    """``(path, dataset config)`` for the dataset of each split's dataloader and, depth first, the datasets its
+    wrappers hold (``dataset``, ``datasets``: RepeatDataset, ConcatDataset and friends)."""
+
+    def visit(node, path):
+        if not isinstance(node, dict):
+            return
+        yield path, node
+        yield from visit(node.get('dataset'), f'{path}.dataset')
+        for i, inner in enumerate(node.get('datasets') or []):
+            yield from visit(inner, f'{path}.datasets[{i}]')
+
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if isinstance(loader, dict):
+            yield from visit(loader.get('dataset'), f'{split}_dataloader.dataset')
+
+
 def _built_parts(cfg: dict) -> Iterator[Tuple[str, dict, str]]:
     """``(path, part, registry)`` for the parts of a Runner config whose arguments are checked."""
 
@@ -151,24 +172,16 @@ def _built_parts(cfg: dict) -> Iterator[Tuple[str, dict, str]]:
             for i, value in enumerate(node):
                 yield from model_parts(value, f'{path}[{i}]')
 
-    def dataset_parts(node, path):
-        if not isinstance(node, dict):
-            return
-        if isinstance(node.get('type'), str):
-            yield path, node, 'dataset'
-        for i, step in enumerate(node.get('pipeline') or []):
-            if isinstance(step, dict) and isinstance(step.get('type'), str):
-                yield f'{path}.pipeline[{i}]', step, 'transform'
-        inner = node.get('dataset')
-        yield from dataset_parts(inner, f'{path}.dataset')
-        for i, inner in enumerate(node.get('datasets') or []):
-            yield from dataset_parts(inner, f'{path}.datasets[{i}]')
-
     yield from model_parts(cfg.get('model'), 'model')
-    for split in ('train', 'val', 'test'):
+    for split in SPLITS:
+        for path, dataset in dataset_configs(cfg, (split, )):
+            if isinstance(dataset.get('type'), str):
+                yield path, dataset, 'dataset'
+            for i, step in enumerate(dataset.get('pipeline') or []):
+                if isinstance(step, dict) and isinstance(step.get('type'), str):
+                    yield f'{path}.pipeline[{i}]', step, 'transform'
         loader = cfg.get(f'{split}_dataloader')
         if isinstance(loader, dict):
-            yield from dataset_parts(loader.get('dataset'), f'{split}_dataloader.dataset')
             sampler = loader.get('sampler')
             if isinstance(sampler, dict) and isinstance(sampler.get('type'), str):
                 yield f'{split}_dataloader.sampler', sampler, 'data sampler'

@@ -72,3 +72,9 @@ def ddp_wrapper_cfg(find_unused_parameters: bool = False) -> Optional[dict]:
         return None
     return dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
                 find_unused_parameters=find_unused_parameters)
+
+
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a DDP (or other mmengine model wrapper) the Runner made, else ``model`` itself."""
+    from mmengine.model import is_model_wrapper
+    return model.module if is_model_wrapper(model) else model

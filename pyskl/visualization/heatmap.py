@@ -13,6 +13,7 @@ import numpy as np
 from mmengine.dataset import Compose
 
 from pyskl.utils.fileio import atomic_write
+from pyskl.utils.video import VideoWriter
 
 
 def channel_colours(num_channels: int) -> np.ndarray:
@@ -58,32 +59,12 @@ def save_heatmaps(volume: np.ndarray, out_file: str, scale: int = 4, fps: int = 
         with atomic_write(out_file, 'wb') as f:
             f.write(data.tobytes())
     elif ext == '.mp4':
-        _write_video(frames, out_file, fps)
+        with VideoWriter(out_file, fps) as writer:
+            for frame in frames:
+                writer.write(frame)
     else:
         raise ValueError(f'{out_file}: write a .png (frames side by side) or a .mp4 (a video)')
     return frames
-
-
-def _write_video(frames: np.ndarray, out_file: str, fps: int) -> None:
-    """cv2's writer needs a real path: write to a temporary name beside ``out_file`` and rename it."""
-    import os
-    import tempfile
-    out_file = osp.abspath(out_file)
-    os.makedirs(osp.dirname(out_file), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.mp4', prefix=f'.{osp.basename(out_file)}.', dir=osp.dirname(out_file))
-    os.close(fd)
-    try:
-        height, width = frames.shape[1:3]
-        writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), fps, (width, height))
-        if not writer.isOpened():
-            raise RuntimeError(f'OpenCV cannot write {out_file} (no mp4v encoder)')
-        for frame in frames:
-            writer.write(frame)
-        writer.release()
-        os.replace(tmp, out_file)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def sample_volume(annotation: dict, frames: int = 16, size: int = 64, limb: bool = False, sigma: float = 0.6,

@@ -119,9 +119,14 @@ def render_2d(anno: dict, layout=None, video_frames: Optional[Iterable[np.ndarra
 
     ``scale`` resizes the output (default 1; a canvas for coordinates normalised to [0, 1] is made 640 pixels).
     """
-    keypoint, score = check_annotation(anno)
+    yield from _render_2d(anno, *check_annotation(anno), layout, video_frames, scale, label_name, joint_ids,
+                          score_thr)
+
+
+def _render_2d(anno, keypoint, score, layout, video_frames, scale, label_name, joint_ids, score_thr):
+    """:func:`render_2d` of the checked ``keypoint`` and ``score``."""
     keypoint = keypoint[..., :2]
-    layout = layout or guess_layout(keypoint.shape[2])
+    layout = get_layout(layout or guess_layout(keypoint.shape[2]))
     name = anno.get('frame_dir', '<unnamed sample>')
     img_h, img_w = anno.get('img_shape') or _extent(keypoint)
     text = label_text(anno, label_name)
@@ -156,9 +161,13 @@ def render_3d(anno: dict, layout=None, label_name: Optional[str] = None, joint_i
               size: Tuple[int, int] = (640, 640), degrees_per_frame: float = 1.) -> Iterator[np.ndarray]:
     """One BGR frame ``[size[1], size[0], 3]`` per annotated frame: a matplotlib 3D plot of the skeletons, its view
     turning ``degrees_per_frame`` about the vertical. Axes as NTU's Kinect: x right, y up, z away from the camera."""
+    yield from _render_3d(anno, *check_annotation(anno), layout, label_name, joint_ids, size, degrees_per_frame)
+
+
+def _render_3d(anno, keypoint, score, layout, label_name, joint_ids, size=(640, 640), degrees_per_frame=1.):
+    """:func:`render_3d` of the checked ``keypoint`` and ``score``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    keypoint, score = check_annotation(anno)
     if keypoint.shape[-1] != 3:
         raise ValueError(f'sample {anno.get("frame_dir")!r}: a 3D plot needs [M, T, V, 3] keypoints')
     layout = get_layout(layout or guess_layout(keypoint.shape[2]))
@@ -202,13 +211,13 @@ def render_annotation(anno: dict, video: Optional[str] = None, layout=None, labe
                       degrees_per_frame: float = 1.) -> Iterator[np.ndarray]:
     """:func:`render_3d` for 3D keypoints (``scale``, ``score_thr`` unused), else :func:`render_2d` over ``video``'s
     frames when given (``degrees_per_frame`` unused)."""
-    keypoint, _ = check_annotation(anno)
+    keypoint, score = check_annotation(anno)
     if keypoint.shape[-1] == 3:
         if video is not None:
             raise ValueError('3D skeletons are drawn as a 3D plot, not over a video: leave the video out')
-        return render_3d(anno, layout, label_name, joint_ids, degrees_per_frame=degrees_per_frame)
+        return _render_3d(anno, keypoint, score, layout, label_name, joint_ids, degrees_per_frame=degrees_per_frame)
     frames = iter_frames(video) if video is not None else None
-    return render_2d(anno, layout, frames, scale, label_name, joint_ids, score_thr)
+    return _render_2d(anno, keypoint, score, layout, frames, scale, label_name, joint_ids, score_thr)
 
 
 def write_annotation_video(anno: dict, out: str, video: Optional[str] = None, fps: float = 30., **kwargs) -> int:

@@ -115,6 +115,25 @@ class ResNet3dPathway(ResNet3d):
         return super().frozen_modules() + [m for m in laterals if m is not None]
 
 
+def build_pathway(cfg: dict, speed_ratio: int, channel_ratio: int) -> ResNet3dPathway:
+    """A pathway from a copy of ``cfg``, given the model's ratios when it has laterals (PYSKL wrote them into the
+    shared default dicts)."""
+    cfg = dict(cfg)
+    if cfg.get('lateral', False):
+        cfg.update(speed_ratio=speed_ratio, channel_ratio=channel_ratio)
+    return ResNet3dPathway(**cfg)
+
+
+def init_pathways(model: nn.Module, pretrained, *pathways: ResNet3dPathway) -> None:
+    """Load ``pretrained`` (a checkpoint of the whole ``model``) strictly, else initialise the pathways in the order
+    given (the order of the random draws, so seeded weights depend on it)."""
+    if isinstance(pretrained, str):
+        load_pretrained(model, pretrained, strict=True)
+    else:
+        for pathway in pathways:
+            pathway.init_weights()
+
+
 @MODELS.register_module()
 class ResNet3dSlowFast(nn.Module):
     """SlowFast (Feichtenhofer et al., 2019): the slow pathway sees every ``resample_rate``-th frame, the fast one
@@ -133,22 +152,15 @@ class ResNet3dSlowFast(nn.Module):
         super().__init__()
         self.pretrained, self.resample_rate = pretrained, resample_rate
         self.speed_ratio, self.channel_ratio = speed_ratio, channel_ratio
-        slow_pathway = dict(slow_pathway)  # PYSKL wrote the ratios into the (shared default) dict
-        if slow_pathway.get('lateral', False):
-            slow_pathway.update(speed_ratio=speed_ratio, channel_ratio=channel_ratio)
-        self.slow_path = ResNet3dPathway(**slow_pathway)
-        self.fast_path = ResNet3dPathway(**fast_pathway)
+        self.slow_path = build_pathway(slow_pathway, speed_ratio, channel_ratio)
+        self.fast_path = ResNet3dPathway(**fast_pathway)  # as PYSKL: only the slow pathway takes the ratios
 
     @property
     def in_channels(self) -> int:
         return self.slow_path.in_channels
 
     def init_weights(self):
-        if isinstance(self.pretrained, str):
-            load_pretrained(self, self.pretrained, strict=True)
-        else:
-            self.fast_path.init_weights()
-            self.slow_path.init_weights()
+        init_pathways(self, self.pretrained, self.fast_path, self.slow_path)
 
     def forward(self, x):
         slow, fast = self.slow_path, self.fast_path

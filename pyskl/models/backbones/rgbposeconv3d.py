@@ -13,8 +13,8 @@ import torch.nn as nn
 
 from pyskl.registry import MODELS
 
-from .resnet3d_slowfast import ResNet3dPathway
-from .utils import channels_last_on_cpu, load_pretrained
+from .resnet3d_slowfast import ResNet3dPathway, build_pathway, init_pathways
+from .utils import channels_last_on_cpu
 
 # PYSKL's defaults (also its rgbpose_conv3d.py): RGB SlowOnly-R50 taking pose features before stages 3 and 4; the
 # pose pathway is PoseC3D's SlowOnly without temporal stride, taking RGB features before its stages 2 and 3.
@@ -69,13 +69,8 @@ class RGBPoseConv3D(nn.Module):
         self.pretrained, self.speed_ratio, self.channel_ratio = pretrained, speed_ratio, channel_ratio
         self.rgb_detach, self.pose_detach = rgb_detach, pose_detach
         self.rgb_drop_path, self.pose_drop_path = rgb_drop_path, pose_drop_path
-        pathways = []
-        for cfg in (rgb_pathway, pose_pathway):
-            cfg = dict(cfg)  # PYSKL wrote the ratios into its (shared default) dicts
-            if cfg.get('lateral', False):
-                cfg.update(speed_ratio=speed_ratio, channel_ratio=channel_ratio)
-            pathways.append(ResNet3dPathway(**cfg))
-        self.rgb_path, self.pose_path = pathways
+        self.rgb_path = build_pathway(rgb_pathway, speed_ratio, channel_ratio)
+        self.pose_path = build_pathway(pose_pathway, speed_ratio, channel_ratio)
         self._check_pairing()
 
     @property
@@ -115,11 +110,7 @@ class RGBPoseConv3D(nn.Module):
         return torch.cat((x, lateral), dim=1)
 
     def init_weights(self):
-        if isinstance(self.pretrained, str):
-            load_pretrained(self, self.pretrained, strict=True)
-        else:
-            self.rgb_path.init_weights()
-            self.pose_path.init_weights()
+        init_pathways(self, self.pretrained, self.rgb_path, self.pose_path)
 
     def _draw_drop_path(self):
         """Whether the laterals into the RGB and into the pose pathway are dropped this step. Both are drawn in

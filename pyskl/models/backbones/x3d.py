@@ -13,11 +13,8 @@ from mmcv.cnn import ConvModule
 from pyskl.registry import MODELS
 
 from ..blocks import bn_init, build_act, kaiming_convs_unit_bns
+from .resnet3d import BN3D, CONV3D, RELU
 from .utils import channels_last_on_cpu, freeze_and_norm_eval, load_pretrained
-
-CONV3D = dict(type='Conv3d')
-BN3D = dict(type='BN3d', requires_grad=True)
-RELU = dict(type='ReLU', inplace=True)
 
 
 def round_width(width, multiplier, min_width=8, divisor=8) -> int:

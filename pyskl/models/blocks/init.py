@@ -28,7 +28,7 @@ def conv_branch_init(conv: nn.Conv2d, branches: int) -> None:
         nn.init.constant_(conv.bias, 0)
 
 
-def kaiming_convs_unit_bns(module: nn.Module, convs=(nn.Conv2d, nn.Conv3d)) -> None:
+def kaiming_convs_unit_bns(module: nn.Module, convs) -> None:
     """PYSKL's usual start: every conv of ``convs`` kinds Kaiming (fan_out) with zero bias, every BatchNorm at 1."""
     for m in module.modules():
         if isinstance(m, convs):

@@ -22,9 +22,19 @@ class BaseRecognizer(BaseModel):
         backbone, cls_head: module configs.
         train_cfg: unused, kept for PYSKL configs.
         test_cfg: ``average_clips`` in {``'prob'`` (softmax, then mean over clips; the default), ``'score'``
-            (mean of logits), ``None`` (no averaging: mean of raw scores is still taken)}.
+            (mean of logits), ``None`` (no averaging: mean of raw scores is still taken)}; and, where
+            ``chunks_test_views``, ``max_testing_views`` (a positive int or None).
         data_preprocessor: defaults to :class:`ActionDataPreprocessor`.
+
+    Inputs are ``[N, views, ...]`` tensors, or a dict of them (one per stream). Subclasses state what differs: the
+    input check, the clip scores, and :attr:`one_view_error`, the message for a training batch of several views.
     """
+
+    #: ``loss``'s error for more than one view per sample (``{views}``: their number, ``{where}``: the samples)
+    one_view_error = ('{name} trains on one view per sample, got {views} views{where}; set num_clips=1 in the train '
+                      'pipeline')
+    #: whether ``test_cfg.max_testing_views`` applies (and is checked)
+    chunks_test_views = False
 
     def __init__(self, backbone: dict, cls_head: Optional[dict] = None, train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None, init_cfg=None):
@@ -38,6 +48,9 @@ class BaseRecognizer(BaseModel):
         average_clips = self.test_cfg.setdefault('average_clips', 'prob')
         if average_clips not in ('prob', 'score', None):
             raise ValueError(f"test_cfg.average_clips must be 'prob', 'score' or None, got {average_clips!r}")
+        max_views = self.test_cfg.get('max_testing_views')
+        if self.chunks_test_views and max_views is not None and not (isinstance(max_views, int) and max_views > 0):
+            raise ValueError(f'test_cfg.max_testing_views must be a positive int or None, got {max_views!r}')
 
     @property
     def with_cls_head(self) -> bool:
@@ -66,6 +79,16 @@ class BaseRecognizer(BaseModel):
 
     def check_inputs(self, inputs: torch.Tensor, data_samples: Optional[List[ActionDataSample]] = None) -> None:
         """Raise a ``ValueError`` naming the samples when ``inputs`` do not fit the backbone (subclasses)."""
+
+    def loss(self, inputs, data_samples: List[ActionDataSample]) -> dict:
+        """The head's loss on the features of each sample's one view (several views are refused)."""
+        self.check_inputs(inputs, data_samples)
+        views = next(iter(inputs.values())) if isinstance(inputs, dict) else inputs
+        if views.shape[1] != 1:
+            raise ValueError(self.one_view_error.format(name=type(self).__name__, views=views.shape[1],
+                                                        where=samples_where(data_samples)))
+        first_view = {k: v[:, 0] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[:, 0]
+        return self.cls_head.loss(self.extract_feat(first_view), data_samples)
 
     def clip_scores(self, inputs: torch.Tensor) -> torch.Tensor:
         """Class scores of every clip (view) of every sample: ``[N, num_clips, K]`` (subclasses)."""

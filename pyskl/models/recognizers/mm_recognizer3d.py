@@ -28,11 +28,7 @@ class MMRecognizer3D(BaseRecognizer):
     ``tensor`` mode returns each stream's per-view scores ``dict(rgb=[N, views, K], pose=[N, views, K])``.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        max_views = self.test_cfg.get('max_testing_views')
-        if max_views is not None and not (isinstance(max_views, int) and max_views > 0):
-            raise ValueError(f'test_cfg.max_testing_views must be a positive int or None, got {max_views!r}')
+    chunks_test_views = True
 
     def check_inputs(self, inputs: Dict[str, torch.Tensor],
                      data_samples: Optional[List[ActionDataSample]] = None) -> None:
@@ -59,13 +55,6 @@ class MMRecognizer3D(BaseRecognizer):
     def extract_feat(self, inputs: Dict[str, torch.Tensor]):
         """Backbone features of ``dict(imgs=[B, 3, T, H, W], heatmap_imgs=[B, K, T', h, w])``."""
         return self.backbone(inputs['imgs'], inputs['heatmap_imgs'])
-
-    def loss(self, inputs: Dict[str, torch.Tensor], data_samples: List[ActionDataSample]) -> dict:
-        self.check_inputs(inputs, data_samples)
-        if inputs['imgs'].shape[1] != 1:
-            raise ValueError(f'MMRecognizer3D trains on one view per sample, got {inputs["imgs"].shape[1]} views'
-                             f'{samples_where(data_samples)}; set num_clips=1 in the train pipeline')
-        return self.cls_head.loss(self.extract_feat({k: v[:, 0] for k, v in inputs.items()}), data_samples)
 
     def view_batches(self, inputs: Dict[str, torch.Tensor]) -> List[Dict[str, torch.Tensor]]:
         """All views as one batch ``dict(imgs=[N * views, ...], heatmap_imgs=[N * views, ...])``, split in

@@ -18,11 +18,9 @@ class Recognizer3D(BaseRecognizer):
     per sample) are all just views, weighted equally.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        max_views = self.test_cfg.get('max_testing_views')
-        if max_views is not None and not (isinstance(max_views, int) and max_views > 0):
-            raise ValueError(f'test_cfg.max_testing_views must be a positive int or None, got {max_views!r}')
+    chunks_test_views = True
+    one_view_error = ('{name} trains on one view per sample, got {views} views{where}; set num_clips=1 (and no '
+                      'double flip) in the train pipeline')
 
     def check_inputs(self, inputs: torch.Tensor, data_samples: Optional[List[ActionDataSample]] = None) -> None:
         """Fail early, naming the samples, when inputs are not ``[N, views, C, T, H, W]`` with the backbone's C."""
@@ -35,14 +33,6 @@ class Recognizer3D(BaseRecognizer):
             raise ValueError(f'Inputs have C={inputs.shape[2]} channels{where}, but {type(self.backbone).__name__} '
                              f'expects in_channels={in_channels}. Check the heatmap channels (keypoints or limbs) '
                              'the pipeline generates against the backbone config.')
-
-    def loss(self, inputs: torch.Tensor, data_samples: List[ActionDataSample]) -> dict:
-        self.check_inputs(inputs, data_samples)
-        if inputs.shape[1] != 1:
-            raise ValueError(f'Recognizer3D trains on one view per sample, got {inputs.shape[1]} views'
-                             f'{samples_where(data_samples)}; set num_clips=1 (and no double flip) in the train '
-                             'pipeline')
-        return self.cls_head.loss(self.extract_feat(inputs[:, 0]), data_samples)
 
     def view_batches(self, inputs: torch.Tensor):
         """All views as one batch ``[N * num_views, C, T, H, W]``, split in ``max_testing_views`` pieces if set."""

@@ -13,6 +13,8 @@ from .base import BaseRecognizer, samples_where
 class RecognizerGCN(BaseRecognizer):
     """Training takes one clip per sample; testing runs every clip and averages their scores (``test_cfg``)."""
 
+    one_view_error = '{name} trains on one clip per sample, got {views} clips; set num_clips=1 in the train pipeline'
+
     def expected_joints_and_channels(self):
         """``(V, C)`` the backbone takes: V from its graph, C from ``in_channels`` (None where unknown)."""
         graph = getattr(self.backbone, 'graph', None)
@@ -33,13 +35,6 @@ class RecognizerGCN(BaseRecognizer):
                 f'Inputs have V={V} joints and C={C} channels{where}, but {type(self.backbone).__name__} expects '
                 f'V={num_node} (graph layout {getattr(layout, "name", layout)!r}) and C={in_channels} (in_channels). '
                 'Check the keypoint arrays, graph_cfg.layout and the features GenSkeFeat concatenates.')
-
-    def loss(self, inputs: torch.Tensor, data_samples: List[ActionDataSample]) -> dict:
-        self.check_inputs(inputs, data_samples)
-        if inputs.shape[1] != 1:
-            raise ValueError(f'RecognizerGCN trains on one clip per sample, got {inputs.shape[1]} clips; '
-                             'set num_clips=1 in the train pipeline')
-        return self.cls_head.loss(self.extract_feat(inputs[:, 0]), data_samples)
 
     def clip_scores(self, inputs: torch.Tensor) -> torch.Tensor:
         """Class scores of every clip: ``[N, num_clips, K]``."""
