@@ -30,8 +30,10 @@ setup(
     python_requires='>=3.10',
     install_requires=read_requirements('requirements.txt'),
     extras_require={
-        # tests: decord too, so that the decoding tests compare both video back-ends
-        'tests': read_requirements('requirements/tests.txt') + read_requirements('requirements/video.txt'),
+        # tests: decord too, so that the decoding tests compare both video back-ends, and onnx for the ONNX export
+        # tests (tests/apis/test_export.py)
+        'tests': (read_requirements('requirements/tests.txt') + read_requirements('requirements/video.txt') +
+                  read_requirements('requirements/onnx.txt')),
         'extract': read_requirements('requirements/extract.txt'),
         'onnx': read_requirements('requirements/onnx.txt'),
         'tensorboard': read_requirements('requirements/tensorboard.txt'),

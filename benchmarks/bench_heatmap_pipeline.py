@@ -16,7 +16,6 @@ import argparse
 import os.path as osp
 import random
 import sys
-import time
 
 import numpy as np
 import torch
@@ -109,6 +108,7 @@ def bench_preprocessor(ours, deferred, samples, repeats):
     """Samples/s of ActionDataPreprocessor rendering a batch of BATCH deferred samples, and its largest difference
     from the pipeline's volumes."""
     from pyskl.models.data_preprocessors import ActionDataPreprocessor
+    from pyskl.utils.analysis import median_seconds
     preprocessor = ActionDataPreprocessor()
     packed, expected = [], []
     for i, sample in enumerate(samples[:BATCH]):
@@ -118,12 +118,7 @@ def bench_preprocessor(ours, deferred, samples, repeats):
     batch = pseudo_collate(packed)
     volumes = preprocessor(batch)['inputs']
     worst = (volumes - torch.stack([e['inputs'] for e in expected])).abs().max().item()
-    times = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        preprocessor(batch)
-        times.append(time.perf_counter() - start)
-    return BATCH / float(np.median(times[1:])), worst
+    return BATCH / median_seconds(lambda: preprocessor(batch), warmup=1, repeats=repeats)[0], worst
 
 
 def main():

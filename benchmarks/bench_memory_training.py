@@ -25,6 +25,9 @@ import sys
 import tempfile
 import time
 
+# beside this file: on sys.path as the script's folder in the driver, on PYTHONPATH (main's env) in the ranks
+from bench_memory import annotation_bytes, mib, pss_bytes, write_annotations
+
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
 EVERY = 20  # iterations between two PSS readings
@@ -60,14 +63,6 @@ custom_hooks = [dict(type='PSSProbeHook', out={probe!r})]
 
 
 # -- in the ranks: the probe hook ---------------------------------------------------------------------------------
-def pss_bytes(pid: int) -> int:
-    with open(f'/proc/{pid}/smaps_rollup') as f:
-        for line in f:
-            if line.startswith('Pss:'):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def children(pid: int) -> list:
     """The processes whose parent is ``pid`` (the dataloader workers of a rank)."""
     found = []
@@ -105,7 +100,7 @@ def _register_probe():
             while hasattr(dataset, 'dataset'):
                 dataset = dataset.dataset
             record = dict(self.peak, phase=phase, rank=get_rank(), epoch=runner.epoch,
-                          annotation=int(dataset.data_bytes.nbytes + dataset.data_address.nbytes))
+                          annotation=int(annotation_bytes(dataset)))
             with open(self.out, 'a') as f:
                 f.write(json.dumps(record) + '\n')
             self.peak = None
@@ -132,10 +127,6 @@ if __name__ != '__main__':  # imported by the ranks through custom_imports
 
 
 # -- the driver -------------------------------------------------------------------------------------------------
-def mib(num_bytes: float) -> str:
-    return f'{num_bytes / 2**20:.0f} MiB'
-
-
 def run(command, env):
     start = time.perf_counter()
     proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
@@ -158,9 +149,6 @@ def main():
     args = parser.parse_args()
     if not osp.exists('/proc/self/smaps_rollup'):
         sys.exit('bench_memory_training.py reads /proc/PID/smaps_rollup (Linux 4.14+)')
-    sys.path.insert(0, HERE)
-    from bench_memory import write_annotations
-
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable,
                PYTHONPATH=os.pathsep.join([HERE, REPO, os.environ.get('PYTHONPATH', '')]))
     with tempfile.TemporaryDirectory() as tmp:

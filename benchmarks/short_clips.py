@@ -25,23 +25,23 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.optim import OptimWrapper
 
-from pyskl.datasets.synthetic import TRAIN_SUBJECTS, VAL_SUBJECTS, make_sample
+from pyskl.datasets.synthetic import (L_ANKLE, L_WRIST, PELVIS, R_ANKLE, R_WRIST, SPINE_SHOULDER, SYNTHETIC_CLASSES,
+                                     TRAIN_SUBJECTS, VAL_SUBJECTS, make_sample)
 from pyskl.registry import MODELS
 from pyskl.utils import register_all_modules
 
 CLASSES = ('squat down', 'stand up', 'raise arms', 'lower arms')
 REVERSED_PAIRS = ((0, 1), (2, 3))
-SQUAT, RAISE_BOTH_ARMS = 4, 3  # labels of the synthetic dataset
-PELVIS, LEFT_WRIST, RIGHT_WRIST, SPINE_SHOULDER, LEFT_ANKLE, RIGHT_ANKLE = 0, 6, 10, 20, 14, 18
+SQUAT, RAISE_BOTH_ARMS = SYNTHETIC_CLASSES.index('squat'), SYNTHETIC_CLASSES.index('raise both arms')
 CLIP_LEN, STRIDE, HOLD = 32, 2, 6
 
 
 def movement_signal(keypoint: np.ndarray, label: int) -> np.ndarray:
     """Per frame of the actor (person 0), how far the movement has gone: pelvis down for a squat, hands up."""
-    kp = keypoint[0]
+    kp = keypoint[0]  # ntu3d: the body's joints 0-24, so its joint numbers index the keypoints
     if label == SQUAT:
-        return (kp[:, LEFT_ANKLE, 1] + kp[:, RIGHT_ANKLE, 1]) / 2 - kp[:, PELVIS, 1]
-    return (kp[:, LEFT_WRIST, 1] + kp[:, RIGHT_WRIST, 1]) / 2 - kp[:, SPINE_SHOULDER, 1]
+        return (kp[:, L_ANKLE, 1] + kp[:, R_ANKLE, 1]) / 2 - kp[:, PELVIS, 1]
+    return (kp[:, L_WRIST, 1] + kp[:, R_WRIST, 1]) / 2 - kp[:, SPINE_SHOULDER, 1]
 
 
 def forward_segment(keypoint: np.ndarray, label: int) -> slice:

@@ -34,7 +34,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from pyskl.utils import CheckpointError, read_checkpoint
+    from pyskl.utils import CheckpointError
     from pyskl.utils.convert import convert_checkpoint
     model = None
     if args.config:
@@ -45,11 +45,11 @@ def main(argv=None):
                                        model=model)
     except (CheckpointError, FileNotFoundError, ValueError) as e:
         sys.exit(f'convert_checkpoint: {e}')
-    meta = read_checkpoint(args.output)['meta']
+    meta = converted['meta']
     detected = ' (read from its keys)' if args.src == 'auto' else ''
     checked = f', checked against {args.config}' if model is not None else ''
     print(f'{args.input} ({meta["converted_from"]}{detected}, {meta["family"]}) -> {args.output} ({meta["layout"]}): '
-          f'{len(converted)} tensors{checked}')
+          f'{len(converted["state_dict"])} tensors{checked}')
 
 
 if __name__ == '__main__':

@@ -55,17 +55,26 @@ def count_flops(recognizer: nn.Module, shape: Sequence[int], clips: int = 1) -> 
         return int(analyzer.total())
 
 
+def alternate(fns: Sequence[Callable[[], object]], warmup: int, repeats: int) -> List[List[float]]:
+    """Each function's timings (seconds), timed in turns after ``warmup`` untimed rounds, so that a busy machine
+    slows them alike."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return times
+
+
 def median_seconds(fn: Callable[[], object], warmup: int = 3, repeats: int = 10) -> Tuple[float, List[float]]:
     """Median wall time of ``fn`` over ``repeats`` calls after ``warmup`` calls (and every timing)."""
     if repeats < 1:
         raise ValueError(f'repeats must be at least 1, got {repeats}')
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+    times, = alternate([fn], warmup, repeats)
     return statistics.median(times), times
 
 
@@ -92,23 +101,5 @@ def steal_share(before: Optional[Tuple[int, int]], after: Optional[Tuple[int, in
     return (after[0] - before[0]) / (after[1] - before[1])
 
 
-def inference_samples_per_second(recognizer: nn.Module, shape: Sequence[int], batch: int = 16, warmup: int = 3,
-                                 repeats: int = 10) -> Tuple[float, float]:
-    """Samples/s of the recognizer's forward (``mode='tensor'``, one clip each) in inference mode on random input
-    ``[batch, 1, M, T, V, C]``; returns ``(samples_per_second, median_seconds_per_batch)``."""
-    recognizer.eval()
-    device = next(recognizer.parameters()).device
-    inputs = torch.randn((batch, 1) + tuple(shape), device=device)
-    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
-
-    def forward():
-        with torch.inference_mode():
-            recognizer(inputs, mode='tensor')
-        sync()
-
-    median, _ = median_seconds(forward, warmup, repeats)
-    return batch / median, median
-
-
-__all__ = ['BackboneAndHead', 'count_flops', 'count_parameters', 'gcn_input_shape', 'inference_samples_per_second',
-           'median_seconds', 'parameter_counts']
+__all__ = ['BackboneAndHead', 'alternate', 'count_flops', 'count_parameters', 'gcn_input_shape', 'median_seconds',
+           'parameter_counts']

@@ -276,7 +276,7 @@ def resolve_layouts(state_dict: Dict[str, torch.Tensor], src: str, dst: Optional
 
 
 def convert_checkpoint(in_file: str, out_file: str, src: str = 'auto', dst: Optional[str] = None,
-                       family: Optional[str] = None, model: Optional[nn.Module] = None) -> 'OrderedDict':
+                       family: Optional[str] = None, model: Optional[nn.Module] = None) -> dict:
     """Read ``in_file`` (flat, mmcv-1.x or mmengine layout), convert its weights and write ``out_file`` atomically as
     ``{'state_dict': ..., 'meta': {...}}``.
 
@@ -284,7 +284,8 @@ def convert_checkpoint(in_file: str, out_file: str, src: str = 'auto', dst: Opti
     :func:`resolve_layouts`). ``model`` is the PYSKL model of the pyskl side (built from a pyskl config): the
     pyskl-side state dict (the output for ``dst='pyskl'``, the input for ``src='pyskl'``) must then match it exactly
     (no missing or unexpected key, no shape difference; the error names them), and is loaded into it strictly.
-    Returns the converted weights; ``meta`` records ``converted_from`` and ``layout``.
+    Returns the checkpoint written: ``state_dict``, the converted weights, and ``meta``, which records
+    ``converted_from``, ``layout``, ``family`` and ``source`` (the input's file name).
     """
     if src not in LAYOUTS + ('auto', ) or dst not in LAYOUTS + (None, ):
         raise ValueError(f"src must be 'auto' or one of {LAYOUTS} and dst None or one of them, got {src!r}, {dst!r}")
@@ -300,9 +301,10 @@ def convert_checkpoint(in_file: str, out_file: str, src: str = 'auto', dst: Opti
     if model is not None and dst == 'pyskl':
         load_state_dict(model, converted, strict=True, source=f'{in_file} converted to pyskl keys')
         converted = in_model_order(converted, model)
-    meta = dict(converted_from=src, layout=dst, family=family, source=osp.basename(in_file))
-    save_checkpoint_atomic(dict(state_dict=converted, meta=meta), out_file)
-    return converted
+    checkpoint = dict(state_dict=converted, meta=dict(converted_from=src, layout=dst, family=family,
+                                                      source=osp.basename(in_file)))
+    save_checkpoint_atomic(checkpoint, out_file)
+    return checkpoint
 
 
 __all__ = [

@@ -73,11 +73,22 @@ def iter_frames(path: str) -> Iterator[np.ndarray]:
         capture.release()
 
 
+def _capture_properties(path: str, *props: int) -> Tuple[float, ...]:
+    """The values of OpenCV's ``cv2.CAP_PROP_*`` ``props`` for a video, read from one capture (which decodes
+    nothing); :func:`_open_capture`'s :class:`VideoError` where it cannot be opened."""
+    capture = _open_capture(path)
+    try:
+        return tuple(capture.get(prop) for prop in props)
+    finally:
+        capture.release()
+
+
 def video_fps(path: str, default: float = 30.) -> float:
-    """The frame rate the container states, or ``default`` where it states none."""
-    capture = cv2.VideoCapture(path)
-    fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0
-    capture.release()
+    """The frame rate the container states, or ``default`` where it states none (or cannot be opened)."""
+    try:
+        fps, = _capture_properties(path, cv2.CAP_PROP_FPS)
+    except VideoError:
+        return default
     return fps if fps and np.isfinite(fps) and fps > 0 else default
 
 
@@ -238,19 +249,16 @@ class OpenCVReader(VideoReader):
 
     def _frames(self, indices, mode):
         wanted = np.unique(indices)
+        seek = mode != 'accurate'
+        if not seek and wanted[0] < self._position:
+            self._rewind()
         decoded = {}
-        if mode == 'accurate':
-            if wanted[0] < self._position:
-                self._rewind()
-            for index in wanted.tolist():
-                self._skip_to(index)
-                decoded[index] = self._retrieve(index)
-        else:
-            for index in wanted.tolist():
+        for index in wanted.tolist():
+            if seek:  # OpenCV's seek decodes forward from the key frame before it: the frame asked for
                 self._capture.set(cv2.CAP_PROP_POS_FRAMES, index)
                 self._position = index
-                self._skip_to(index)
-                decoded[index] = self._retrieve(index)
+            self._skip_to(index)
+            decoded[index] = self._retrieve(index)
         return np.stack([decoded[index] for index in indices.tolist()])
 
     def close(self):
@@ -291,6 +299,13 @@ def open_video(path: str, backend: str = 'auto', num_threads: int = 1) -> VideoR
             raise VideoError(f'{opencv_error}; decord cannot open it either ({reason})') from opencv_error
 
 
+def _temporary_beside(path: str) -> str:
+    """A temporary name in ``path``'s folder (created), to write to and rename when complete."""
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    return osp.join(directory, f'.{osp.basename(path)}.{os.getpid()}.tmp.mp4')
+
+
 class VideoWriter:
     """Write BGR frames of one size to ``.mp4`` (OpenCV, codec ``mp4v``) or ``.gif`` (Pillow).
 
@@ -329,9 +344,7 @@ class VideoWriter:
         self.num_frames += 1
 
     def _open_mp4(self) -> None:
-        directory = osp.dirname(osp.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        self._tmp = osp.join(directory, f'.{osp.basename(self.path)}.{os.getpid()}.tmp.mp4')
+        self._tmp = _temporary_beside(self.path)
         self._writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*'mp4v'), self.fps, self.size)
         if not self._writer.isOpened():
             raise VideoError(f'{self.path}: OpenCV cannot write mp4v video here')
@@ -379,11 +392,17 @@ def ffmpeg_available() -> bool:
     return shutil.which('ffmpeg') is not None
 
 
+def _concrete_encoder(encoder: str) -> str:
+    """``'auto'`` made ``'ffmpeg'`` or ``'opencv'`` (whichever is available); any other name as it is."""
+    if encoder == 'auto':
+        return 'ffmpeg' if ffmpeg_available() else 'opencv'
+    return encoder
+
+
 def video_size(path: str) -> Tuple[int, int]:
     """``(width, height)`` of a video, or a :class:`VideoError`."""
-    capture = _open_capture(path)
-    size = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    capture.release()
+    width, height = _capture_properties(path, cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT)
+    size = int(width), int(height)
     if min(size) <= 0:
         raise VideoError(f'{path}: OpenCV reads no frame size from it')
     return size
@@ -397,12 +416,6 @@ def scaled_size(width: int, height: int, short_side: int) -> Tuple[int, int]:
         return width - width % 2, height - height % 2
     long_side = 2 * round(max(width, height) * short_side / min(width, height) / 2)
     return (long_side, short_side) if width >= height else (short_side, long_side)
-
-
-def _temporary_beside(path: str) -> str:
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    return osp.join(directory, f'.{osp.basename(path)}.{os.getpid()}.tmp.mp4')
 
 
 def _compress_ffmpeg(src: str, tmp: str, size: Tuple[int, int], crf: int) -> None:
@@ -435,9 +448,8 @@ def compress_video(src: str, dst: str, short_side: int = 540, encoder: str = 'au
     """
     if encoder not in ENCODERS:
         raise ValueError(f'encoder must be one of {ENCODERS}, got {encoder!r}')
-    if encoder == 'auto':
-        encoder = 'ffmpeg' if ffmpeg_available() else 'opencv'
-    elif encoder == 'ffmpeg' and not ffmpeg_available():
+    encoder = _concrete_encoder(encoder)
+    if encoder == 'ffmpeg' and not ffmpeg_available():
         raise VideoError(f"{src}: encoder='ffmpeg' but no ffmpeg is on the PATH")
     size = scaled_size(*video_size(src), short_side)
     if encoder == 'opencv':
@@ -493,15 +505,18 @@ def compress_folder(src: str, dst: str, height: int = 540, workers: int = 1, enc
                     suffixes: Sequence[str] = VIDEO_SUFFIXES, strip_suffix: str = '', progress: bool = True) -> dict:
     """:func:`compress_video` for every video under ``src`` whose output (``dst/<subfolder>/<name>.mp4``,
     ``strip_suffix`` taken off the name) does not exist yet, ``workers`` at a time, with a progress bar. Returns
-    ``dict(done=[...], skipped=[...], failed={source: reason})``; raises before any work for a missing ``src``, a
-    folder without videos, or two videos that would be written to one name."""
+    ``dict(done=[...], skipped=[...], failed={source: reason}, encoder=...)``, the encoder ``'ffmpeg'`` or
+    ``'opencv'`` when ``encoder='auto'`` (decided once for all videos); raises before any work for a missing
+    ``src``, a folder without videos, or two videos that would be written to one name."""
     if not osp.isdir(src):
         raise FileNotFoundError(f'source folder {src} does not exist')
     jobs = find_compress_jobs(src, dst, suffixes, strip_suffix)
     if not jobs:
         raise ValueError(f'no video ({", ".join(suffixes)}) under {src}')
     todo = [job for job in jobs if not osp.exists(job[1])]
-    report = dict(done=[], skipped=[source for source, output in jobs if osp.exists(output)], failed={})
+    encoder = _concrete_encoder(encoder)
+    report = dict(done=[], skipped=[source for source, output in jobs if osp.exists(output)], failed={},
+                  encoder=encoder)
     from tqdm import tqdm
     with tqdm(total=len(todo), unit='video', disable=not (progress and todo), dynamic_ncols=True) as bar:
         if workers == 1 or len(todo) <= 1:

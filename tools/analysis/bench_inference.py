@@ -12,7 +12,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 
 def parse_args(argv=None):
@@ -30,27 +29,13 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def alternate(fns, warmup, repeats):
-    """Each function's timings (seconds), timed in turns after ``warmup`` untimed rounds."""
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, spent in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            spent.append(time.perf_counter() - start)
-    return times
-
-
 def bench(config, args):
     import copy
 
     import torch
     from pyskl.apis import init_recognizer
     from pyskl.models.fuse_bn import count_batchnorms, fuse_bn
-    from pyskl.utils.analysis import cpu_times, gcn_input_shape, steal_share
+    from pyskl.utils.analysis import alternate, cpu_times, gcn_input_shape, steal_share
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
     model = init_recognizer(config, device=device, fuse_bn=False)
     fused = fuse_bn(copy.deepcopy(model))

@@ -46,9 +46,8 @@ def main(argv=None) -> int:
                                  args.strip_suffix, progress=not args.no_progress)
     except (ValueError, FileNotFoundError) as e:
         parser.exit(2, f'error: {e}\n')
-    encoder = args.encoder if args.encoder != 'auto' else ('ffmpeg' if ffmpeg_available() else 'opencv')
-    print(f"{len(report['done'])} video(s) compressed with {encoder}, {len(report['skipped'])} already done, "
-          f"{len(report['failed'])} failed; outputs in {args.dst}")
+    print(f"{len(report['done'])} video(s) compressed with {report['encoder']}, "
+          f"{len(report['skipped'])} already done, {len(report['failed'])} failed; outputs in {args.dst}")
     for reason in report['failed'].values():
         print(f'failed: {reason}', file=sys.stderr)
     return 1 if report['failed'] else 0

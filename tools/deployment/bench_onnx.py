@@ -12,7 +12,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 
 def parse_args(argv=None):
@@ -33,26 +32,12 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def alternate(fns, warmup, repeats):
-    """Each function's timings (seconds), timed in turns after ``warmup`` untimed rounds."""
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, spent in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            spent.append(time.perf_counter() - start)
-    return times
-
-
 def main(argv=None):
     args = parse_args(argv)
     import torch
     from pyskl.apis import init_recognizer
     from pyskl.apis.export import RecognizerScores, check_onnx, export_onnx, onnx_session
-    from pyskl.utils.analysis import gcn_input_shape
+    from pyskl.utils.analysis import alternate, gcn_input_shape
     torch.set_num_threads(args.threads)
     model = init_recognizer(args.config, args.checkpoint, device='cpu')
     shape = (args.clips, ) + gcn_input_shape(model, frames=args.frames, num_person=args.persons)

@@ -23,6 +23,15 @@ def render_value(value) -> str:
     return repr(value)
 
 
+def render_model(model: dict) -> str:
+    """``model = dict(...)``: one entry a line (``type``, ``backbone``, then the others in their order), the
+    backbone's arguments one a line too."""
+    backbone = ',\n'.join(f'        {k}={render_value(v)}' for k, v in model['backbone'].items())
+    entries = [f"    type={render_value(model['type'])}", f'    backbone=dict(\n{backbone})']
+    entries += [f'    {k}={render_value(v)}' for k, v in model.items() if k not in ('type', 'backbone')]
+    return 'model = dict(\n' + ',\n'.join(entries) + ')'
+
+
 def differences(rendered: Dict[str, str], config_dir: Path) -> List[Tuple[str, str]]:
     """``(path, why)`` for every rendered file that is missing from ``config_dir`` or differs there."""
     found = []

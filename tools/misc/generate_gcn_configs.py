@@ -16,7 +16,7 @@ from typing import Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config_rendering  # noqa: E402
-from config_rendering import render_value  # noqa: E402
+from config_rendering import render_model, render_value  # noqa: E402
 
 STREAMS = {'j': 'joint', 'b': 'bone', 'jm': 'joint motion', 'bm': 'bone motion'}
 
@@ -172,6 +172,10 @@ def head_cfg(exp: Experiment) -> dict:
     return dict(type='GCNHead', num_classes=exp.num_classes, in_channels=in_channels)
 
 
+def model_cfg(exp: Experiment) -> dict:
+    return dict(type='RecognizerGCN', backbone=backbone_cfg(exp), cls_head=head_cfg(exp))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Pipelines
 
@@ -223,16 +227,6 @@ def pipeline(exp: Experiment, stream: str, phase: str) -> List[dict]:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Rendering
-
-def render_model(exp: Experiment) -> str:
-    backbone = backbone_cfg(exp)
-    lines = ['model = dict(', "    type='RecognizerGCN',", '    backbone=dict(']
-    items = [f'        {k}={render_value(v)},' for k, v in backbone.items()]
-    items[-1] = items[-1][:-1] + '),'  # closes backbone=dict(
-    lines += items
-    lines.append(f'    cls_head={render_value(head_cfg(exp))})')
-    return '\n'.join(lines)
-
 
 def render_pipeline(name: str, steps: List[dict]) -> str:
     return '\n'.join([f'{name} = ['] + [f'    {render_value(step)},' for step in steps] + [']'])
@@ -319,7 +313,7 @@ def render_config(exp: Experiment, stream: str) -> str:
     """The full text of ``configs/<family>/<folder>/<stream>.py``."""
     sections = [
         render_header(exp, stream) + "\ndefault_scope = 'pyskl'",
-        render_model(exp),
+        render_model(model_cfg(exp)),
         '\n'.join([
             "dataset_type = 'PoseDataset'", f"ann_file = '{exp.ann_file}'", render_pipelines(exp, stream),
             render_loader('train', exp), render_loader('val', exp), render_loader('test', exp),

@@ -16,7 +16,7 @@ from typing import Dict, List, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config_rendering  # noqa: E402
-from config_rendering import Name, render_value  # noqa: E402
+from config_rendering import Name, render_model, render_value  # noqa: E402
 
 LINE_LENGTH = 120
 
@@ -225,17 +225,6 @@ def render_dict(value: dict, indent: int = 0, closing: str = '', opening: str = 
     return fill(opening, [f'{k}={render_value(v)}' for k, v in value.items()], ')' + closing, indent)
 
 
-def render_model(exp: Experiment) -> str:
-    model = model_cfg(exp)
-    lines = ['model = dict(', f"    type='{model['type']}',", '    backbone=dict(']
-    items = [f'        {k}={render_value(v)},' for k, v in model['backbone'].items()]
-    items[-1] = items[-1][:-1] + '),'  # closes backbone=dict(
-    lines += items
-    lines.append(f"    cls_head={render_value(model['cls_head'])},")
-    lines.append(f"    test_cfg={render_value(model['test_cfg'])})")
-    return '\n'.join(lines)
-
-
 def render_pipeline(name: str, steps: List[dict]) -> str:
     return '\n'.join([f'{name} = ['] + [render_dict(step, indent=4, closing=',') for step in steps] + [']'])
 
@@ -357,7 +346,7 @@ def render_config(exp: Experiment, stream: str) -> str:
     """The full text of ``configs/posec3d/<folder>/<stream>.py``."""
     sections = [
         render_header(exp, stream) + "\ndefault_scope = 'pyskl'",
-        render_model(exp),
+        render_model(model_cfg(exp)),
         '\n'.join([
             render_variables(exp, stream), render_pipelines(exp, stream),
             *[render_loader(exp, phase) for phase in ('train', 'val', 'test')],
