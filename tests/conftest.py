@@ -1,5 +1,9 @@
-"""Shared test helpers: where ../shared lives, and loaders that skip with a reason when it is absent."""
+"""Shared test helpers: where ../shared lives, loaders that skip with a reason when it is absent, the repository's
+scripts as modules, and writing and reading videos."""
+import importlib.util
 import os
+import re
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -32,6 +36,32 @@ def write_video(path, frames, fps=10):
         for frame in frames:
             writer.write(frame)
     return str(path)
+
+
+def read_video(path):
+    """Every decodable frame and the frame rate the file states (OpenCV's, with no fallback): what a player gets."""
+    import cv2
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return frames, fps
+
+
+@lru_cache(maxsize=None)
+def load_script(relpath: str):
+    """The script ``<repo>/<relpath>`` (tools/ and demo/ are not packages) imported as a module, once per session: the
+    tests that load it share it, so none may leave its attributes changed."""
+    name = 'script_' + re.sub(r'\W', '_', relpath.removesuffix('.py'))
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / relpath)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_ref(name: str) -> dict:

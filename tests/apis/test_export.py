@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 from pyskl.models.blocks import spectral
 from pyskl.registry import MODELS
-from tests.conftest import REPO_ROOT, load_ref, shared_file
+from tests.conftest import REPO_ROOT, load_ref, load_script, shared_file
 from tests.models.helpers import TINY
 
 pytest.importorskip('onnx', reason='onnx is not installed (pip install -e ".[onnx]")')
@@ -42,11 +42,7 @@ def small_recognizer(name):
 
 
 def load_tool(name):
-    path = REPO_ROOT / 'tools' / 'deployment' / f'{name}.py'
-    spec = importlib.util.spec_from_file_location(f'deployment_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/deployment/{name}.py')
 
 
 def test_input_shape_comes_from_the_test_pipeline():

@@ -1,6 +1,5 @@
 """init_recognizer / inference_recognizer: PYSKL's gesture demo on its real checkpoint, the same scores as tools/test.py
 (the gesture checkpoint and a quickstart checkpoint), label names, batches and bad input."""
-import importlib.util
 import pickle
 
 import numpy as np
@@ -10,7 +9,7 @@ from mmengine.config import Config
 
 from pyskl.apis import Prediction, inference_recognizer, init_recognizer
 from pyskl.utils.label_maps import load_label_map
-from tests.conftest import REPO_ROOT, load_ref, shared_file
+from tests.conftest import REPO_ROOT, load_ref, load_script, shared_file
 
 GESTURE_CONFIG = str(REPO_ROOT / 'demo' / 'stgcnpp_gesture.py')
 QUICKSTART_CONFIG = str(REPO_ROOT / 'configs' / 'quickstart' / 'stgcn++_synthetic_ntu3d_j.py')
@@ -20,10 +19,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 def run_test_tool(argv):
     """tools/test.py's main, in this process."""
-    spec = importlib.util.spec_from_file_location('tools_test', REPO_ROOT / 'tools' / 'test.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([str(a) for a in argv])
+    return load_script('tools/test.py').main([str(a) for a in argv])
 
 
 def read_scores(path):

@@ -1,12 +1,13 @@
 """The linear LR rule is the default: tools/train.py scales the config's lr by the total batch against the config's
 ``auto_scale_lr.base_batch_size`` (whatever its ``enable`` says), prints it, and keeps PYSKL's lr when told to."""
-import importlib.util
 from pathlib import Path
 
 import pytest
 from mmengine.runner import Runner
 
 from pyskl.apis.runner import lr_rule_message, train_config
+
+from tests.conftest import load_script
 
 from ..tools.helpers import write_tiny_config
 
@@ -54,10 +55,7 @@ def test_a_pyskl_style_disabled_line_is_scaled_by_the_runner(tmp_path):
 
 
 def test_train_tool_flags():
-    spec = importlib.util.spec_from_file_location('train_tool', REPO / 'tools' / 'train.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    parse_args = module.parse_args
+    parse_args = load_script('tools/train.py').parse_args
     assert parse_args(['c.py']).scale_lr and parse_args(['c.py', '--auto-scale-lr']).scale_lr
     assert not parse_args(['c.py', '--no-scale-lr']).scale_lr
     with pytest.raises(SystemExit):

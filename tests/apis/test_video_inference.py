@@ -52,12 +52,16 @@ def test_an_ntu_model_refuses_a_video_before_any_work():
         inference_recognizer(model, 'no_such_video.mp4')  # refused for the model, not for the missing file
 
 
-def test_without_mediapipe_a_video_asks_for_the_extra():
-    if importlib.util.find_spec('mediapipe'):
-        pytest.skip('mediapipe is installed')
-    model = init_recognizer(GESTURE_CONFIG)
+@pytest.fixture(scope='module')
+def gesture_model():
+    """The gesture model with random weights."""
+    return init_recognizer(GESTURE_CONFIG)
+
+
+@pytest.mark.skipif(importlib.util.find_spec('mediapipe') is not None, reason='mediapipe is installed')
+def test_without_mediapipe_a_video_asks_for_the_extra(gesture_model):
     with pytest.raises(ImportError, match=r'pip install -e "\.\[extract\]"'):
-        inference_recognizer(model, 'clip.mp4')
+        inference_recognizer(gesture_model, 'clip.mp4')
 
 
 @pytest.fixture
@@ -84,16 +88,15 @@ def test_extract_skeletons_gives_one_annotation_in_pixels_or_fractions(hand_vide
     np.testing.assert_allclose(fractions['keypoint'], pixels['keypoint'] / np.float32([64, 48]), rtol=1e-6)
 
 
-def test_a_video_is_classified_as_its_skeletons_would_be(hand_video):
+def test_a_video_is_classified_as_its_skeletons_would_be(hand_video, gesture_model):
     """The gesture model (random weights) takes [0, 1] coordinates without scores: the video path gives the scores
     of the dict made from the same extraction; a list may mix videos and dicts."""
-    model = init_recognizer(GESTURE_CONFIG)
     expected = extract_skeletons(hand_video, SpotHands(), normalized=True)
-    by_dict = inference_recognizer(model, dict(keypoint=expected['keypoint']), topk=3)
-    by_video = inference_recognizer(model, hand_video, topk=3, backend=SpotHands())
+    by_dict = inference_recognizer(gesture_model, dict(keypoint=expected['keypoint']), topk=3)
+    by_video = inference_recognizer(gesture_model, hand_video, topk=3, backend=SpotHands())
     np.testing.assert_allclose(by_video.scores, by_dict.scores, rtol=0, atol=1e-6)
-    assert by_video.topk == by_dict.topk and by_video.name in model.dataset_meta['classes']
-    mixed = inference_recognizer(model, [dict(keypoint=expected['keypoint']), hand_video], backend=SpotHands())
+    assert by_video.topk == by_dict.topk and by_video.name in gesture_model.dataset_meta['classes']
+    mixed = inference_recognizer(gesture_model, [dict(keypoint=expected['keypoint']), hand_video], backend=SpotHands())
     np.testing.assert_allclose(mixed[1].scores, by_dict.scores, rtol=0, atol=1e-6)
 
 
@@ -104,7 +107,6 @@ class SpotBodies(BrightSpots):
         return FramePoses(np.zeros((0, 17, 2), np.float32), np.zeros((0, 17), np.float32))
 
 
-def test_a_backend_of_other_joints_is_refused(hand_video):
-    model = init_recognizer(GESTURE_CONFIG)
+def test_a_backend_of_other_joints_is_refused(hand_video, gesture_model):
     with pytest.raises(ValueError, match="spot-bodies back-end gives coco joints; the model takes 'handmp'"):
-        inference_recognizer(model, hand_video, backend=SpotBodies())
+        inference_recognizer(gesture_model, hand_video, backend=SpotBodies())

@@ -1,6 +1,5 @@
 """PYSKL's 208 GCN configs (``configs/<family>/<experiment>/<stream>.py``): the tree, what each file says, what it
 builds, and agreement with PYSKL's own config values (each reference case in ../shared names its PYSKL config)."""
-import importlib.util
 import math
 import pickle
 import re
@@ -13,9 +12,10 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 
 from pyskl.registry import METRICS, MODELS, TRANSFORMS
-from tests.conftest import PYSKL_REF, REPO_ROOT, load_ref
+from tests.conftest import PYSKL_REF, load_ref
 
-CONFIG_DIR = REPO_ROOT / 'configs'
+from .helpers import CONFIG_DIR, as_plain, inner_dataset, load_config, load_generator, pipelines
+
 FAMILY_COUNTS = {'stgcn': 48, 'stgcn++': 32, 'aagcn': 32, 'ctrgcn': 32, 'msg3d': 32, 'dgstgcn': 16, 'strong_aug': 16}
 STREAMS = ('j', 'b', 'jm', 'bm')
 STREAM_NAMES = {'j': 'joint', 'b': 'bone', 'jm': 'joint motion', 'bm': 'bone motion'}
@@ -54,19 +54,7 @@ def configs_on_disk():
 GCN_CONFIGS = configs_on_disk()
 FOLDERS = sorted({rel.rsplit('/', 1)[0] for rel in GCN_CONFIGS})
 
-
-@pytest.fixture(autouse=True, scope='module')
-def one_torch_thread():
-    """Several test runs share 2 cores: one thread each avoids OpenMP threads spinning against each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@lru_cache(maxsize=None)
-def load(rel):
-    return Config.fromfile(str(CONFIG_DIR / rel))
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def describe(rel):
@@ -78,36 +66,10 @@ def describe(rel):
                 skeletons='hrnet' if folder.endswith('hrnet') else '3dkp', stream=name[:-3])
 
 
-def inner_dataset(loader):
-    dataset = loader['dataset']
-    return dataset['dataset'] if dataset['type'] == 'RepeatDataset' else dataset
-
-
-def pipelines(cfg):
-    return {phase: inner_dataset(cfg[f'{phase}_dataloader'])['pipeline'] for phase in ('train', 'val', 'test')}
-
-
 def step(pipeline, type_):
     found = [s for s in pipeline if s['type'] == type_]
     assert len(found) == 1, f'expected one {type_} step, found {len(found)}'
     return found[0]
-
-
-def load_generator():
-    path = REPO_ROOT / 'tools' / 'misc' / 'generate_gcn_configs.py'
-    spec = importlib.util.spec_from_file_location('generate_gcn_configs', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def as_plain(value):
-    """Tuples -> lists, ConfigDict -> dict, so configs compare with PYSKL's dicts by value."""
-    if isinstance(value, dict):
-        return {k: as_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [as_plain(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -121,7 +83,7 @@ def test_tree_is_pyskls_gcn_tree():
 
 
 def test_generator_wrote_every_file_and_is_deterministic():
-    generator = load_generator()
+    generator = load_generator('gcn')
     first, second = generator.render_all(), generator.render_all()
     assert first == second
     assert set(first) == expected_tree()
@@ -129,7 +91,7 @@ def test_generator_wrote_every_file_and_is_deterministic():
 
 
 def test_generator_check_reports_a_hand_edit(tmp_path):
-    generator = load_generator()
+    generator = load_generator('gcn')
     assert generator.main(['--out-dir', str(tmp_path)]) == 0
     assert generator.main(['--out-dir', str(tmp_path), '--check']) == 0
     edited = tmp_path / 'msg3d' / 'msg3d_pyskl_ntu60_xsub_3dkp' / 'b.py'
@@ -144,7 +106,7 @@ def test_generator_check_reports_a_hand_edit(tmp_path):
 @pytest.mark.parametrize('rel', GCN_CONFIGS)
 def test_config_matches_its_folder(rel):
     info = describe(rel)
-    cfg = load(rel)
+    cfg = load_config(rel)
     layout = 'coco' if info['skeletons'] == 'hrnet' else 'nturgb+d'
     num_classes = 120 if info['dataset'].startswith('ntu120') else 60
     split = info['dataset'].split('_')[1]
@@ -179,7 +141,7 @@ def test_config_matches_its_folder(rel):
 
 @pytest.mark.parametrize('rel', GCN_CONFIGS)
 def test_config_follows_its_recipe(rel):
-    info, cfg = describe(rel), load(rel)
+    info, cfg = describe(rel), load_config(rel)
     recipe = info['recipe']
     workers = 4 if recipe == 'dgstgcn' else 2
     for phase, batch in (('train', 16), ('val', 16), ('test', 1)):
@@ -213,7 +175,7 @@ def test_config_follows_its_recipe(rel):
 
 @pytest.mark.parametrize('rel', GCN_CONFIGS)
 def test_pipelines_follow_the_recipe(rel):
-    info, cfg = describe(rel), load(rel)
+    info, cfg = describe(rel), load_config(rel)
     recipe, phases = info['recipe'], pipelines(cfg)
     if recipe == 'stgcn_vanilla':  # one pipeline: the whole sequence zero-padded to 300 frames
         assert phases['train'] == phases['val'] == phases['test']
@@ -251,7 +213,7 @@ def test_stream_files_differ_only_in_feats_and_work_dir(folder):
     assert 'feats=[STREAM]' in joint and 'work_dir = WORK_DIR' in joint
     for stream in STREAMS[1:]:
         assert normalised(stream) == joint, stream
-        assert load(f'{folder}/{stream}.py').model == load(f'{folder}/j.py').model
+        assert load_config(f'{folder}/{stream}.py').model == load_config(f'{folder}/j.py').model
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -261,7 +223,7 @@ def test_every_type_is_registered():
     """Pipeline steps in TRANSFORMS, model parts in MODELS, evaluators in METRICS (with pyskl's scope)."""
     missing = set()
     for rel in GCN_CONFIGS:
-        cfg = load(rel)
+        cfg = load_config(rel)
         steps = [s for pipeline in pipelines(cfg).values() for s in pipeline]
         missing |= {f'transform {s["type"]}' for s in steps if TRANSFORMS.get(s['type']) is None}
         parts = (cfg.model.type, cfg.model.backbone.type, cfg.model.cls_head.type)
@@ -273,7 +235,7 @@ def test_every_type_is_registered():
 
 @pytest.mark.parametrize('rel', sorted(PARAM_COUNTS))
 def test_model_builds_with_pyskls_parameter_count(rel):
-    model = MODELS.build(load(rel).model)
+    model = MODELS.build(load_config(rel).model)
     assert sum(p.numel() for p in model.parameters()) == PARAM_COUNTS[rel]
 
 
@@ -287,7 +249,7 @@ def test_cosine_schedule_is_pyskls_per_iteration_cosine(rel):
     """mmcv ``CosineAnnealing(min_lr=0, by_epoch=False)``: lr_i = 0.05 * (1 + cos(pi * i / total_iters))."""
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import PARAM_SCHEDULERS
-    cfg, iters_per_epoch = load(rel), 3
+    cfg, iters_per_epoch = load_config(rel), 3
     wrapper = build_optim_wrapper(torch.nn.Linear(2, 2), cfg.optim_wrapper)
     scheduler = PARAM_SCHEDULERS.build(dict(cfg.param_scheduler[0], epoch_length=iters_per_epoch),
                                        default_args=dict(optimizer=wrapper))
@@ -302,7 +264,7 @@ def test_cosine_schedule_is_pyskls_per_iteration_cosine(rel):
 def test_vanilla_schedule_steps_at_epochs_2_and_10():
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import PARAM_SCHEDULERS
-    cfg = load('stgcn/stgcn_vanilla_ntu60_xsub_3dkp/j.py')
+    cfg = load_config('stgcn/stgcn_vanilla_ntu60_xsub_3dkp/j.py')
     wrapper = build_optim_wrapper(torch.nn.Linear(2, 2), cfg.optim_wrapper)
     scheduler = PARAM_SCHEDULERS.build(cfg.param_scheduler[0], default_args=dict(optimizer=wrapper))
     for epoch in range(cfg.train_cfg.max_epochs):
@@ -336,7 +298,7 @@ def reference_cases(kind):
 
 def our_config_for(case):
     rel = case['pyskl_config'].removeprefix('configs/')
-    return load(rel)
+    return load_config(rel)
 
 
 @pytest.mark.parametrize('name', reference_cases('gcn'))
@@ -425,5 +387,6 @@ def test_evaluator_dicts_build_under_the_runner(key):
     """The Runner reads a dict with a ``metrics`` key as an ``Evaluator`` config: AccMetric's argument is
     ``metric_list`` so that the dict reaches METRICS."""
     from mmengine.runner import Runner
-    evaluator = Runner.build_evaluator(None, load('stgcn++/stgcn++_ntu60_xsub_3dkp/j.py')[key].to_dict())  # no self
+    evaluator_cfg = load_config('stgcn++/stgcn++_ntu60_xsub_3dkp/j.py')[key].to_dict()
+    evaluator = Runner.build_evaluator(None, evaluator_cfg)  # no self
     assert [type(metric).__name__ for metric in evaluator.metrics] == ['AccMetric']

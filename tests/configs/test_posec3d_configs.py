@@ -1,22 +1,21 @@
 """PYSKL's 25 PoseC3D configs (``configs/posec3d/<experiment>/<stream>.py``): the tree, PYSKL's model dicts, pipelines
 and recipe (restated here from PYSKL's files, facts §3.2), agreement with the reference cases, what each file builds,
 and the class-specific sampler of the NTU-120 cross-subject files."""
-import importlib.util
+import copy
 import math
 import pickle
 import re
-from functools import lru_cache
 
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.dataset import Compose
 
 from pyskl.registry import DATA_SAMPLERS, DATASETS, METRICS, MODELS, TRANSFORMS
-from tests.conftest import PYSKL_REF, REPO_ROOT, load_ref
+from tests.conftest import PYSKL_REF, load_ref
 
-CONFIG_DIR = REPO_ROOT / 'configs'
+from .helpers import CONFIG_DIR, as_plain, inner_dataset, load_config, load_generator, pipelines
+
 POSEC3D_CONFIGS = sorted(str(p.relative_to(CONFIG_DIR)) for p in (CONFIG_DIR / 'posec3d').glob('*/*.py'))
 
 # folder -> (backbone, num_classes, annotation, train split, val split), from PYSKL's files
@@ -66,17 +65,7 @@ PARAM_COUNTS = {'posec3d/slowonly_r50_ntu60_xsub/joint.py': 2_024_860,
                 'posec3d/x3d_shallow_ntu60_xsub/joint.py': 254_508}
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@lru_cache(maxsize=None)
-def load(rel):
-    return Config.fromfile(str(CONFIG_DIR / rel))
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def describe(rel):
@@ -85,32 +74,6 @@ def describe(rel):
     return dict(folder=folder, stream=name[:-3], backbone=backbone, num_classes=num_classes, ann_file=ann_file,
                 train_split=train_split, val_split=val_split, k400=folder.endswith('_k400'),
                 finetuned=folder.endswith('_k400p'))
-
-
-def inner_dataset(loader):
-    dataset = loader['dataset']
-    return dataset['dataset'] if dataset['type'] == 'RepeatDataset' else dataset
-
-
-def pipelines(cfg):
-    return {phase: inner_dataset(cfg[f'{phase}_dataloader'])['pipeline'] for phase in ('train', 'val', 'test')}
-
-
-def as_plain(value):
-    """Tuples -> lists, ConfigDict -> dict, so configs compare with PYSKL's dicts by value."""
-    if isinstance(value, dict):
-        return {k: as_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [as_plain(v) for v in value]
-    return value
-
-
-def load_generator():
-    path = REPO_ROOT / 'tools' / 'misc' / 'generate_posec3d_configs.py'
-    spec = importlib.util.spec_from_file_location('generate_posec3d_configs', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -162,14 +125,14 @@ def test_tree_is_pyskls_posec3d_tree():
 
 
 def test_generator_wrote_every_file_and_is_deterministic():
-    generator = load_generator()
+    generator = load_generator('posec3d')
     first, second = generator.render_all(), generator.render_all()
     assert first == second and set(first) == expected_tree()
     assert generator.differences(CONFIG_DIR) == [], 'run: python tools/misc/generate_posec3d_configs.py'
 
 
 def test_generator_check_reports_a_hand_edit(tmp_path):
-    generator = load_generator()
+    generator = load_generator('posec3d')
     assert generator.main(['--out-dir', str(tmp_path)]) == 0
     assert generator.main(['--out-dir', str(tmp_path), '--check']) == 0
     edited = tmp_path / 'posec3d' / 'c3d_light_gym' / 'limb.py'
@@ -185,13 +148,13 @@ def test_generator_check_reports_a_hand_edit(tmp_path):
 
 @pytest.mark.parametrize('rel', POSEC3D_CONFIGS)
 def test_model_dict_is_pyskls(rel):
-    assert as_plain(load(rel).model) == as_plain(pyskl_model(describe(rel)))
+    assert as_plain(load_config(rel).model) == as_plain(pyskl_model(describe(rel)))
 
 
 @pytest.mark.parametrize('rel', POSEC3D_CONFIGS)
 def test_pipelines_are_pyskls(rel):
     info = describe(rel)
-    for phase, steps in pipelines(load(rel)).items():
+    for phase, steps in pipelines(load_config(rel)).items():
         assert steps[-1] == dict(type='PackActionInputs'), phase
         assert as_plain(steps[:-1]) == as_plain(pyskl_pipeline(info, phase)), phase
 
@@ -208,7 +171,7 @@ def test_header_and_comments(rel):
                         r'time\)\.', header[1]), header[1]
     assert 'Set deferred=True in every GeneratePoseTarget' in text
     assert "render the heatmaps on the model's device in the data preprocessor" in text
-    assert load(rel).default_scope == 'pyskl'
+    assert load_config(rel).default_scope == 'pyskl'
 
 
 @pytest.mark.parametrize('rel', ['posec3d/slowonly_r50_ntu120_xsub/joint.py',
@@ -216,7 +179,7 @@ def test_header_and_comments(rel):
 def test_ntu120_joint_files_render_joint_heatmaps(rel):
     """PYSKL's two NTU-120 "joint" files render limb heatmaps with the default skeleton; ours render joints and say
     so."""
-    for phase, steps in pipelines(load(rel)).items():
+    for phase, steps in pipelines(load_config(rel)).items():
         target = next(s for s in steps if s['type'] == 'GeneratePoseTarget')
         assert target['with_kp'] and not target['with_limb'] and 'skeletons' not in target, phase
     assert 'trains this "joint" model on limb heatmaps' in (CONFIG_DIR / rel).read_text()
@@ -224,7 +187,7 @@ def test_ntu120_joint_files_render_joint_heatmaps(rel):
 
 @pytest.mark.parametrize('rel', POSEC3D_CONFIGS)
 def test_recipe_is_pyskls(rel):
-    info, cfg = describe(rel), load(rel)
+    info, cfg = describe(rel), load_config(rel)
     finetuned, k400 = info['finetuned'], info['k400']
     batch, workers, epochs = (16 if finetuned else 32), (8 if k400 else 4), (12 if finetuned else 24)
     class_prob = info['folder'] == 'slowonly_r50_ntu120_xsub'
@@ -284,7 +247,7 @@ def reference_cases(prefix):
 def our_config_for(case):
     rel = case['pyskl_config'].removeprefix('configs/')
     assert rel in expected_tree(), rel
-    return load(rel)
+    return load_config(rel)
 
 
 @pytest.mark.parametrize('name', reference_cases('dev_pipe_posec3d_'))
@@ -329,7 +292,7 @@ def test_test_pipeline_reproduces_pyskls_heatmaps(name):
 def test_every_type_is_registered():
     missing = set()
     for rel in POSEC3D_CONFIGS:
-        cfg = load(rel)
+        cfg = load_config(rel)
         steps = [s for pipeline in pipelines(cfg).values() for s in pipeline]
         missing |= {f'transform {s["type"]}' for s in steps if TRANSFORMS.get(s['type']) is None}
         parts = (cfg.model.type, cfg.model.backbone.type, cfg.model.cls_head.type)
@@ -342,7 +305,7 @@ def test_every_type_is_registered():
 
 @pytest.mark.parametrize('rel', POSEC3D_CONFIGS)
 def test_model_builds(rel):
-    model = MODELS.build(load(rel).model)
+    model = MODELS.build(load_config(rel).model)
     assert model.cls_head.fc_cls.out_features == describe(rel)['num_classes']
     if rel in PARAM_COUNTS:
         assert sum(p.numel() for p in model.parameters()) == PARAM_COUNTS[rel]
@@ -350,7 +313,7 @@ def test_model_builds(rel):
 
 @pytest.mark.parametrize('rel', POSEC3D_CONFIGS)
 def test_pipelines_build(rel):
-    for phase, steps in pipelines(load(rel)).items():
+    for phase, steps in pipelines(load_config(rel)).items():
         assert len(Compose(steps).transforms) == len(steps), phase
 
 
@@ -372,7 +335,7 @@ def test_pipelines_turn_a_sample_into_heatmap_volumes(rel, synthetic_sample):
     train_size, test_size = (48, 56) if info['finetuned'] else (56, 64)
     expected = dict(train=(1, 17, 48, train_size, train_size), val=(1, 17, 48, test_size, test_size),
                     test=(2, 17, 48, test_size, test_size))
-    for phase, steps in pipelines(load(rel)).items():
+    for phase, steps in pipelines(load_config(rel)).items():
         steps = [dict(s, num_clips=1) if s['type'] == 'UniformSampleFrames' and phase == 'test' else s for s in steps]
         results = dict(sample, modality='Pose', start_index=0, test_mode=phase != 'train', sample_idx=0)
         packed = Compose(steps)(results)
@@ -404,7 +367,7 @@ def lr_trajectory(cfg, iters_per_epoch):
 @pytest.mark.filterwarnings('ignore:Detected call of `scheduler.step\\(\\)` before')
 def test_cosine_schedule_is_pyskls_per_iteration_cosine():
     """mmcv ``CosineAnnealing(min_lr=0, by_epoch=False)``: lr_i = 0.2 * (1 + cos(pi * i / total_iters))."""
-    cfg = load('posec3d/slowonly_r50_ntu60_xsub/joint.py')
+    cfg = load_config('posec3d/slowonly_r50_ntu60_xsub/joint.py')
     lrs = lr_trajectory(cfg, iters_per_epoch=3)
     total = len(lrs)
     assert total == 72
@@ -415,7 +378,7 @@ def test_cosine_schedule_is_pyskls_per_iteration_cosine():
 @pytest.mark.parametrize('rel', ['posec3d/slowonly_r50_ucf101_k400p/s1_joint.py',
                                  'posec3d/slowonly_r50_hmdb51_k400p/s1_joint.py'])
 def test_finetuning_schedule_steps_at_epochs_9_and_11(rel):
-    lrs = lr_trajectory(load(rel), iters_per_epoch=1)
+    lrs = lr_trajectory(load_config(rel), iters_per_epoch=1)
     assert lrs == pytest.approx([0.01] * 9 + [0.001] * 2 + [0.0001])
 
 
@@ -434,7 +397,7 @@ def test_ntu120_xsub_loader_draws_classes_61_to_120_twice(tmp_path):
     labels = [0, 0, 5, 59, 60, 60, 61, 119]  # 4 samples of the first 60 classes, 4 of the last 60
     ann_file = tmp_path / 'ntu120.pkl'
     write_labelled_annotations(ann_file, labels, 'xsub_train')
-    loader_cfg = load('posec3d/slowonly_r50_ntu120_xsub/joint.py').train_dataloader.copy()
+    loader_cfg = copy.deepcopy(load_config('posec3d/slowonly_r50_ntu120_xsub/joint.py').train_dataloader)
     loader_cfg.dataset.dataset.update(ann_file=str(ann_file), pipeline=[])
     loader_cfg.update(num_workers=0, persistent_workers=False, batch_size=1, collate_fn=dict(type='pseudo_collate'))
     loader = Runner.build_dataloader(loader_cfg, seed=0)

@@ -8,15 +8,14 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.dataset import Compose
 
 from pyskl.models.recognizers.mm_recognizer3d import merge_stream_state_dicts
 from pyskl.registry import MODELS, TRANSFORMS
 from pyskl.utils import load_state_dict
-from tests.conftest import REPO_ROOT
 
-CONFIG_DIR = REPO_ROOT / 'configs' / 'rgbpose_conv3d'
+from .helpers import CONFIG_DIR, as_plain, inner_dataset, load_config
+
 NAMES = ('rgb_only', 'pose_only', 'rgbpose_conv3d')
 LEFT_KP, RIGHT_KP = [1, 3, 5, 7, 9, 11, 13, 15], [2, 4, 6, 8, 10, 12, 14, 16]
 NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_bgr=False)
@@ -97,9 +96,8 @@ RECIPES = {
 }
 
 
-@lru_cache(maxsize=None)
 def load(name):
-    return Config.fromfile(str(CONFIG_DIR / f'{name}.py'))
+    return load_config(f'rgbpose_conv3d/{name}.py')
 
 
 @lru_cache(maxsize=None)
@@ -112,21 +110,8 @@ def state_dict(name):
     return build(name).state_dict()
 
 
-def as_plain(value):
-    if isinstance(value, dict):
-        return {k: as_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [as_plain(v) for v in value]
-    return value
-
-
-def dataset_of(loader):
-    dataset = loader['dataset']
-    return dataset['dataset'] if dataset['type'] == 'RepeatDataset' else dataset
-
-
 def test_the_folder_holds_pyskls_three_configs():
-    assert sorted(p.stem for p in CONFIG_DIR.glob('*.py')) == sorted(NAMES)
+    assert sorted(p.stem for p in (CONFIG_DIR / 'rgbpose_conv3d').glob('*.py')) == sorted(NAMES)
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -143,7 +128,7 @@ def test_models_build_with_pyskls_parameter_counts(name):
 def test_pipelines_are_pyskls_and_the_registered_steps_build(name):
     cfg = load(name)
     for phase in ('train', 'val', 'test'):
-        steps = dataset_of(cfg[f'{phase}_dataloader'])['pipeline']
+        steps = inner_dataset(cfg[f'{phase}_dataloader'])['pipeline']
         assert steps[-1] == dict(type='PackActionInputs'), phase
         assert as_plain(steps[:-1]) == as_plain(PYSKL_PIPELINES[name](phase)), phase
         # all pyskl's (mmcv registers a Normalize of its own, which reads `img`)
@@ -158,7 +143,7 @@ def test_pose_only_pipeline_makes_pyskls_volumes(phase, shape):
                   original_shape=(480, 640), start_index=0, modality='Pose', test_mode=phase != 'train',
                   keypoint=rng.uniform(100, 400, (2, 50, 17, 2)).astype(np.float32),
                   keypoint_score=rng.uniform(0.3, 1, (2, 50, 17)).astype(np.float32))
-    packed = Compose(dataset_of(load('pose_only')[f'{phase}_dataloader'])['pipeline'])(sample)
+    packed = Compose(inner_dataset(load('pose_only')[f'{phase}_dataloader'])['pipeline'])(sample)
     assert tuple(packed['inputs'].shape) == shape and packed['inputs'].dtype == torch.float32
 
 
@@ -178,7 +163,7 @@ def synthetic_video_sample(tmp_path_factory):
     ('rgb_only', 'train', dict(imgs=(1, 3, 8, 224, 224))),
 ])
 def test_rgb_pipelines_make_pyskls_clips_from_a_video(synthetic_video_sample, name, phase, shapes):
-    steps = dataset_of(load(name)[f'{phase}_dataloader'])['pipeline']
+    steps = inner_dataset(load(name)[f'{phase}_dataloader'])['pipeline']
     packed = Compose(steps)(dict(synthetic_video_sample, test_mode=phase != 'train'))
     inputs = packed['inputs'] if isinstance(packed['inputs'], dict) else dict(imgs=packed['inputs'])
     assert {key: tuple(x.shape) for key, x in inputs.items()} == shapes
@@ -197,7 +182,7 @@ def test_recipe_is_pyskls(name):
     for phase in ('train', 'val', 'test'):
         loader = cfg[f'{phase}_dataloader']
         assert loader.batch_size == (batch if phase == 'train' else 1)
-        dataset = dataset_of(loader)
+        dataset = inner_dataset(loader)
         assert (dataset.type, dataset.ann_file) == ('PoseDataset', 'data/nturgbd/ntu60_hrnet.pkl')
         assert dataset.split == ('xsub_train' if phase == 'train' else 'xsub_val')
         assert dataset.get('test_mode', False) == (phase != 'train')

@@ -1,5 +1,4 @@
 """The embedded synthetic dataset: format, determinism, subject split, real kinematics, distinct motions, the CLI."""
-import importlib.util
 import pickle
 import re
 from collections import Counter
@@ -9,7 +8,7 @@ import pytest
 
 from pyskl.datasets import synthetic as syn
 from pyskl.graph import get_layout
-from tests.conftest import REPO_ROOT
+from tests.conftest import load_script
 
 NUM_CLASSES = len(syn.SYNTHETIC_CLASSES)
 CLASS = {name: i for i, name in enumerate(syn.SYNTHETIC_CLASSES)}
@@ -205,10 +204,7 @@ def test_bad_arguments_are_reported(kwargs, match):
 
 def load_tool():
     """tools/data/make_synthetic.py as a module (run in this process: a fresh interpreter spends seconds importing)."""
-    spec = importlib.util.spec_from_file_location('make_synthetic', REPO_ROOT / 'tools' / 'data' / 'make_synthetic.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/data/make_synthetic.py')
 
 
 def test_cli_writes_a_loadable_dataset_label_map_and_preview(tmp_path, capsys):

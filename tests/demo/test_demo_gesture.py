@@ -9,17 +9,15 @@ import pytest
 from pyskl.apis import inference_recognizer, init_recognizer
 from pyskl.utils.label_maps import load_label_map
 from pyskl.utils.video import VideoWriter, iter_frames
-from tests.conftest import REPO_ROOT, shared_file
+from tests.conftest import REPO_ROOT, load_script, read_video, shared_file
 from tests.tools.spots import HAND_OFFSETS, SpotHands, moving_spot, write_spots_video
-
-from .helpers import load_demo, read_video
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture(scope='module')
 def demo():
-    return load_demo('demo_gesture')
+    return load_script('demo/demo_gesture.py')
 
 
 def test_the_hand_box_is_the_extent_with_a_margin_inside_the_frame(demo):

@@ -8,10 +8,8 @@ from mmengine.config import Config
 
 from pyskl.datasets.synthetic import SYNTHETIC_CLASSES
 from pyskl.registry import MODELS
-from tests.conftest import REPO_ROOT, shared_file
+from tests.conftest import REPO_ROOT, load_script, read_video, shared_file
 from tests.tools.spots import write_spots_video
-
-from .helpers import load_demo, read_video
 
 QUICKSTART = REPO_ROOT / 'configs' / 'quickstart'
 NEEDS_MEDIAPIPE = dict(reason='mediapipe is not installed (pip install -e ".[extract]")')
@@ -21,7 +19,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 @pytest.fixture(scope='module')
 def demo():
-    return load_demo('demo_skeleton')
+    return load_script('demo/demo_skeleton.py')
 
 
 def quickstart_like(tmp_path, name: str, best: bool = True):

@@ -6,14 +6,12 @@ import os
 import tempfile
 import time
 
+from tests.reliability.helpers import FileProxy, proxied_temporaries
+
 CHUNK = 4096
-_slow, _mkstemp, _fdopen = set(), tempfile.mkstemp, os.fdopen
 
 
-class _SlowFile:
-
-    def __init__(self, file):
-        self._file = file
+class _SlowFile(FileProxy):
 
     def write(self, data):
         data = memoryview(data).cast('B')
@@ -23,27 +21,9 @@ class _SlowFile:
             time.sleep(0.05)
         return len(data)
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        return self._file.__exit__(*exc)
-
-    def __getattr__(self, name):
-        return getattr(self._file, name)
+def _is_slowed(prefix):
+    return prefix == f".{os.environ.get('PYSKL_SLOW_WRITE')}."
 
 
-def _slow_mkstemp(*args, prefix='', **kwargs):
-    fd, path = _mkstemp(*args, prefix=prefix, **kwargs)
-    if prefix == f".{os.environ.get('PYSKL_SLOW_WRITE')}.":
-        _slow.add(fd)
-    return fd, path
-
-
-def _slow_fdopen(fd, *args, **kwargs):
-    file = _fdopen(fd, *args, **kwargs)
-    return _SlowFile(file) if fd in _slow else file
-
-
-tempfile.mkstemp = _slow_mkstemp
-os.fdopen = _slow_fdopen
+tempfile.mkstemp, os.fdopen, _ = proxied_temporaries(_is_slowed, _SlowFile)

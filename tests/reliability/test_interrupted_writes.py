@@ -8,18 +8,16 @@ import pickle
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
 import torch
-from mmengine.config import Config
 
 import pyskl.utils.fileio as fileio
-from pyskl.registry import MODELS
 from tests.tools.helpers import python_tool, tool_env, wait_for
 
-from .helpers import REPO, read_pickle, run_tool_here, write_tiny_config
+from .helpers import (REPO, FileProxy, proxied_temporaries, read_pickle, run_tool_here, tiny_with_checkpoint,
+                      write_tiny_config)
 
 
 def _temporaries(folder):
@@ -56,41 +54,18 @@ def test_a_kill_during_a_checkpoint_save_leaves_the_previous_checkpoint_and_resu
 
 
 # -- writers failing half-way ----------------------------------------------------------------------------------------
-class _HalfWriter:
+class _HalfWriter(FileProxy):
     """A file whose writes stop half-way with 'No space left on device'."""
-
-    def __init__(self, file):
-        self._file = file
 
     def write(self, data):
         self._file.write(bytes(data)[:max(1, len(data) // 2)])
         raise OSError(errno.ENOSPC, 'No space left on device (injected)')
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return self._file.__exit__(*exc)
-
-    def __getattr__(self, name):
-        return getattr(self._file, name)
-
 
 @contextlib.contextmanager
 def failing_writes_of(monkeypatch, name):
     """Every atomic write of a file called ``name`` fails half-way through."""
-    real_mkstemp, real_fdopen, doomed = tempfile.mkstemp, os.fdopen, set()
-
-    def mkstemp(*args, prefix='', **kwargs):
-        fd, path = real_mkstemp(*args, prefix=prefix, **kwargs)
-        if prefix == f'.{name}.':
-            doomed.add(fd)
-        return fd, path
-
-    def fdopen(fd, *args, **kwargs):
-        file = real_fdopen(fd, *args, **kwargs)
-        return _HalfWriter(file) if fd in doomed else file
-
+    mkstemp, fdopen, doomed = proxied_temporaries(lambda prefix: prefix == f'.{name}.', _HalfWriter)
     with monkeypatch.context() as patch:
         patch.setattr(fileio.tempfile, 'mkstemp', mkstemp)
         patch.setattr(fileio.os, 'fdopen', fdopen)
@@ -116,11 +91,7 @@ def _check_interrupted(monkeypatch, target, write, old=b'the old file'):
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('writers')
-    cfg = write_tiny_config(tmp)
-    ckpt = tmp / 'model.pth'
-    torch.save(MODELS.build(Config.fromfile(cfg).model).state_dict(), ckpt)
-    return tmp, cfg, ckpt
+    return tiny_with_checkpoint(tmp_path_factory.mktemp('writers'))[:3]
 
 
 def test_test_out_is_the_old_file_or_none(trained, tmp_path, monkeypatch, capsys):

@@ -1,16 +1,11 @@
 """The tools/data command lines, loaded as modules so that tests call their ``main(argv)`` in this process (a new
 interpreter per call would spend seconds importing torch)."""
-import importlib.util
-
-from .helpers import REPO
+from tests.conftest import load_script
 
 
 def data_tool(name: str):
     """``tools/data/<name>.py`` as a module."""
-    spec = importlib.util.spec_from_file_location(f'data_tool_{name}', REPO / 'tools' / 'data' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/data/{name}.py')
 
 
 def run_data_tool(capsys, name: str, *args):

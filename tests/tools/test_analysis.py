@@ -1,5 +1,4 @@
 """tools/analysis/get_flops.py and bench_inference.py on one config of every GCN family (small T)."""
-import importlib.util
 import re
 
 import pytest
@@ -8,6 +7,8 @@ from mmengine.config import Config
 from pyskl.registry import MODELS
 from pyskl.utils.analysis import (count_flops, cpu_times, gcn_input_shape, median_seconds, parameter_counts,
                                   steal_share)
+
+from tests.conftest import load_script
 
 from .helpers import REPO, python_tool
 
@@ -25,10 +26,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'analysis_{name}', REPO / 'tools' / 'analysis' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/analysis/{name}.py')
 
 
 def build(config):

@@ -9,13 +9,12 @@ import importlib.util
 import os
 import pickle
 
-import cv2
 import numpy as np
 import pytest
 
 from pyskl.extraction import (MEDIAPIPE_POSE_TO_COCO, FramePoses, build_backend, extract_skeletons, extract_video,
                               output_paths, parse_video_list, stack_poses)
-from tests.conftest import REPO_ROOT, shared_file
+from tests.conftest import REPO_ROOT, load_script, read_video, shared_file
 
 from .spots import BrightSpots, moving_spot, write_spots_video
 
@@ -32,11 +31,7 @@ class StopsAtSecondVideo(BrightSpots):
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('extract_skeleton_tool',
-                                                  REPO_ROOT / 'tools' / 'data' / 'extract_skeleton.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/data/extract_skeleton.py')
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -303,22 +298,13 @@ def test_the_ntu_annotation_loads_and_renders_over_the_video(ntu_annotation, tmp
     dataset = PoseDataset(out, pipeline=[], split='train')
     assert len(dataset) == 1 and dataset[0]['keypoint'].shape == (1, 72, 17, 2)
 
-    spec = importlib.util.spec_from_file_location('visualize_skeleton_tool',
-                                                  REPO_ROOT / 'tools' / 'visualize_skeleton.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/visualize_skeleton.py')
     clip = str(tmp_path / 'clip.mp4')
     assert tool.main([out, '--out', clip, '--video', video, '--scale', '0.5', '--joint-ids',
                       '--label-map', str(REPO_ROOT / 'tools' / 'data' / 'label_map' / 'nturgbd_120.txt')]) == 0
-    capture = cv2.VideoCapture(clip)
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
+    frames, fps = read_video(clip)
     assert len(frames) == 72 and frames[0].shape == (540, 960, 3)
-    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(30)
+    assert fps == pytest.approx(30)
 
 
 def test_mediapipe_hands_find_the_hand_at_the_pose_wrist(ntu_annotation, tmp_path):

@@ -2,7 +2,6 @@
 widths): the output loads strictly into the tiny RGBPoseConv3D model, which then scores each stream exactly as the
 single-stream model did (the laterals' inputs start with zero weights); the laterals follow --seed; checkpoints
 that do not fit are refused by name. (The real configs' key sets: tests/configs/test_rgbpose_configs.py.)"""
-import importlib.util
 
 import pytest
 import torch
@@ -10,7 +9,7 @@ import torch
 from pyskl.registry import MODELS
 from pyskl.utils import load_checkpoint
 from pyskl.utils.checkpoint import save_checkpoint_atomic
-from tests.conftest import REPO_ROOT
+from tests.conftest import load_script
 from tests.models.helpers import TINY3D, TINY_POSE_PATHWAY, TINY_RGB_PATHWAY, tiny_rgbpose
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -30,11 +29,7 @@ TINY_RGBPOSE = dict(type='MMRecognizer3D', backbone=dict(type='RGBPoseConv3D', *
 
 
 def load_tool():
-    path = REPO_ROOT / 'tools' / 'merge_rgbpose_pretrain.py'
-    spec = importlib.util.spec_from_file_location('merge_rgbpose_pretrain', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/merge_rgbpose_pretrain.py')
 
 
 def trained_like(model_cfg, seed):

@@ -1,6 +1,5 @@
 """tools/analysis/plot_curves.py on a tiny training run's work dir, the reading of resumed runs, and the TensorBoard
 switch of the config."""
-import importlib.util
 import json
 
 import pytest
@@ -8,16 +7,15 @@ from mmengine.config import Config
 
 from pyskl.utils.curves import read_curves
 
-from .helpers import REPO, write_tiny_config
+from tests.conftest import load_script
+
+from .helpers import write_tiny_config
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('plot_curves', REPO / 'tools' / 'analysis' / 'plot_curves.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/analysis/plot_curves.py')
 
 
 def train_tiny(tmp_path, **cfg_fields):

@@ -6,7 +6,6 @@ The MMAction2 side is built here from MMAction2's own module layout (``mmaction/
 C3D, X3D), and for the full GCN families by the one difference those files show (the GCN head's classifier is
 ``cls_head.fc`` there, ``cls_head.fc_cls`` here).
 """
-import importlib.util
 from collections import OrderedDict
 
 import pytest
@@ -16,7 +15,7 @@ from mmengine.config import Config
 from pyskl.registry import MODELS
 from pyskl.utils import CheckpointError, load_state_dict
 from pyskl.utils.convert import convert_checkpoint, convert_state_dict, detect_family
-from tests.conftest import REPO_ROOT, load_ref, shared_file
+from tests.conftest import REPO_ROOT, load_ref, load_script, shared_file
 from tests.tools.helpers import python_tool
 
 CONFIGS = {
@@ -334,10 +333,7 @@ def stgcnpp():
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('convert_checkpoint_tool', REPO_ROOT / 'tools/convert_checkpoint.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/convert_checkpoint.py')
 
 
 def test_cli_converts_an_mmengine_checkpoint_and_checks_it_against_the_config(stgcnpp, tmp_path):

@@ -1,6 +1,5 @@
 """tools/convert_checkpoint.py without flags: the input's layout is read from its keys, the output gets the other one,
 and a checkpoint already in the asked layout (or one both layouts name alike) is one clear error."""
-import importlib.util
 from collections import OrderedDict
 
 import pytest
@@ -8,7 +7,7 @@ import torch
 
 from pyskl.registry import MODELS
 from pyskl.utils.convert import convert_checkpoint, convert_state_dict, detect_layout
-from tests.conftest import REPO_ROOT
+from tests.conftest import load_script
 from tests.models.helpers import TINY
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -23,10 +22,7 @@ def pyskl_state():
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('convert_checkpoint_tool', REPO_ROOT / 'tools/convert_checkpoint.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/convert_checkpoint.py')
 
 
 def test_the_head_tells_the_layout(pyskl_state):

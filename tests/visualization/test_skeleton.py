@@ -1,5 +1,4 @@
 """pyskl.visualization.skeleton and tools/visualize_skeleton.py: synthetic 2D and 3D samples rendered and read back."""
-import importlib.util
 import pickle
 
 import cv2
@@ -9,7 +8,7 @@ import pytest
 from pyskl.graph import get_layout
 from pyskl.utils.video import VideoError
 from pyskl.visualization import render_2d, render_3d, score_colour, write_annotation_video
-from tests.conftest import REPO_ROOT
+from tests.conftest import load_script, read_video
 
 # a COCO-17 person standing in a 120x160 (h x w) picture, then stepping right 4 px a frame
 STANDING = np.array([[80, 20], [82, 18], [78, 18], [85, 19], [75, 19], [90, 35], [70, 35], [94, 50], [66, 50],
@@ -35,16 +34,6 @@ def sample_3d(num_frames=4):
     keypoint = np.stack([body, body + np.float32([1, 0, 0])])[:, None].repeat(num_frames, 1)
     keypoint[1, 2:] = 0  # the second person leaves after two frames
     return dict(frame_dir='ntu_like', label=0, total_frames=num_frames, keypoint=keypoint)
-
-
-def read_video(path):
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            return frames
-        frames.append(frame)
 
 
 def test_2d_frames_show_joints_where_they_are_coloured_by_score():
@@ -82,13 +71,13 @@ def test_2d_over_a_video_keeps_its_frames_and_rescales_the_joints(tmp_path):
         writer.write(np.full((60, 80, 3), (30, 60, 90), np.uint8))
     writer.release()
     anno = sample_2d()
-    frames = list(render_2d(anno, video_frames=(f for f in read_video(video))))
+    frames = list(render_2d(anno, video_frames=(f for f in read_video(video)[0])))
     assert len(frames) == 5 and frames[0].shape == (60, 80, 3)
     assert np.abs(frames[0][45, 5].astype(int) - (30, 60, 90)).max() < 10  # the video shows where nothing is drawn
     x, y = (STANDING[15] / 2).round().astype(int)
     assert tuple(frames[0][y, x]) == (0, 255, 0)  # the ankle at half its coordinates
     with pytest.raises(ValueError, match="sample 'walker': the video has 2 frames, fewer than the 5 annotated"):
-        list(render_2d(anno, video_frames=read_video(video)[:2]))
+        list(render_2d(anno, video_frames=read_video(video)[0][:2]))
 
 
 def test_3d_frames_turn_and_show_both_people():
@@ -102,10 +91,7 @@ def test_3d_frames_turn_and_show_both_people():
 
 @pytest.mark.parametrize('suffix', ['.mp4', '.gif'])
 def test_the_tool_writes_a_watchable_video_of_each_kind(tmp_path, suffix):
-    spec = importlib.util.spec_from_file_location('visualize_skeleton_tool',
-                                                  REPO_ROOT / 'tools' / 'visualize_skeleton.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/visualize_skeleton.py')
     ann = tmp_path / 'ann.pkl'
     with open(ann, 'wb') as f:
         pickle.dump(dict(split=dict(train=['walker', 'ntu_like']), annotations=[sample_2d(), sample_3d()]), f)
@@ -116,7 +102,7 @@ def test_the_tool_writes_a_watchable_video_of_each_kind(tmp_path, suffix):
     assert tool.main([str(ann), '--index', '0', '--out', str(out2d), '--label-map', str(label_map),
                       '--joint-ids']) == 0
     assert tool.main([str(ann), '--frame-dir', 'ntu_like', '--out', str(out3d), '--fps', '10']) == 0
-    frames2d, frames3d = read_video(out2d), read_video(out3d)
+    (frames2d, _), (frames3d, _) = read_video(out2d), read_video(out3d)
     assert len(frames2d) == 5 and frames2d[0].shape == (120, 160, 3)
     assert len(frames3d) == 4 and frames3d[0].shape == (640, 640, 3)
 

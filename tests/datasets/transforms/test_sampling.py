@@ -12,16 +12,21 @@ def sample(transform, total_frames, test_mode, **extra):
     return transform(results)
 
 
-def pyskl_test_indices(total, clip_len, num_clips, p_interval=(1, 1), seed=255):
-    """PYSKL's test-mode sampler, written out plainly: it re-seeds the *global* RNG and loops over clips."""
-    np.random.seed(seed)
+def pyskl_indices(total, clip_len, num_clips, test_mode, p_interval=(1, 1), seed=255):
+    """PYSKL's sampler, written out plainly, drawing from the *global* RNG: test mode re-seeds it first and starts a
+    clip shorter than ``clip_len`` at a spread offset, train mode at a random one."""
+    if test_mode:
+        np.random.seed(seed)
     clips = []
     for i in range(num_clips):
         ratio = np.random.rand() * (p_interval[1] - p_interval[0]) + p_interval[0]
         n = int(ratio * total)
         off = np.random.randint(total - n + 1)
         if n < clip_len:
-            start = i if n < num_clips else i * n // num_clips
+            if test_mode:
+                start = i if n < num_clips else i * n // num_clips
+            else:
+                start = np.random.randint(0, n)
             inds = np.arange(start, start + clip_len)
         elif n < 2 * clip_len:
             skip = np.random.choice(clip_len + 1, n - clip_len, replace=False)
@@ -62,7 +67,7 @@ def test_test_mode_is_pyskl_global_seeding_with_a_local_rng(total, p_interval):
     after = np.random.rand(3)  # the global stream continues untouched
     np.testing.assert_array_equal(before, after)
     interval = p_interval if isinstance(p_interval, tuple) else (p_interval, p_interval)
-    np.testing.assert_array_equal(ours, pyskl_test_indices(total, 64, 5, interval))
+    np.testing.assert_array_equal(ours, pyskl_indices(total, 64, 5, True, interval))
     np.testing.assert_array_equal(sample(transform, total, True)['frame_inds'], ours)  # deterministic, cached
 
 
@@ -142,28 +147,6 @@ def test_uniform_sample_decode_short_crops_loop_within_the_video():
 
 
 # ------------------------------------------------------------------------------------- short clips: loop, interp, pad
-def pyskl_train_indices(total, clip_len, num_clips, p_interval=(1, 1)):
-    """PYSKL's train-mode sampler written out plainly, drawing from the global RNG."""
-    clips = []
-    for _ in range(num_clips):
-        ratio = np.random.rand() * (p_interval[1] - p_interval[0]) + p_interval[0]
-        n = int(ratio * total)
-        off = np.random.randint(total - n + 1)
-        if n < clip_len:
-            start = np.random.randint(0, n)
-            inds = np.arange(start, start + clip_len)
-        elif n < 2 * clip_len:
-            skip = np.random.choice(clip_len + 1, n - clip_len, replace=False)
-            shift = np.zeros(clip_len + 1, dtype=np.int64)
-            shift[skip] = 1
-            inds = np.arange(clip_len) + np.cumsum(shift)[:-1]
-        else:
-            bids = np.array([j * n // clip_len for j in range(clip_len + 1)])
-            inds = bids[:clip_len] + np.random.randint(np.diff(bids))
-        clips.append(inds + off)
-    return np.mod(np.concatenate(clips), total)
-
-
 @pytest.mark.parametrize('total, p_interval', [(5, 1), (11, (0.5, 1)), (20, 1), (45, (0.3, 1)), (90, 1)])
 def test_loop_train_mode_is_pyskl_draw_for_draw(total, p_interval):
     np.random.seed(11)
@@ -171,7 +154,7 @@ def test_loop_train_mode_is_pyskl_draw_for_draw(total, p_interval):
                   False)['frame_inds']
     np.random.seed(11)
     interval = p_interval if isinstance(p_interval, tuple) else (p_interval, p_interval)
-    np.testing.assert_array_equal(ours, pyskl_train_indices(total, 16, 3, interval))
+    np.testing.assert_array_equal(ours, pyskl_indices(total, 16, 3, False, interval))
     assert ours.dtype == np.int64
 
 
@@ -248,10 +231,18 @@ def test_pad_puts_zero_frames_after_the_clip(test_mode):
 
 
 def test_pad_and_interp_keep_the_crop():
-    np.random.seed(4)
-    pad = sample(UniformSampleFrames(clip_len=8, p_interval=(0.5, 0.5), short_clip='pad'), 10, False,
-                 keypoint=ramp(10))['keypoint'][0, :, 0, 0]
+    def frames_read(short_clip):
+        np.random.seed(4)
+        return sample(UniformSampleFrames(clip_len=8, p_interval=(0.5, 0.5), short_clip=short_clip), 10, False,
+                      keypoint=ramp(10))['keypoint'][0, :, 0, 0]
+
+    pad = frames_read('pad')
     assert pad[5:].tolist() == [0, 0, 0] and np.all(np.diff(pad[:5]) == 1) and 1 <= pad[0] <= 6  # 5 cropped frames
+    # the same draws crop the same 5 frames, stretched over 8 bins of 5/8 frame: one point in the first bin, one in
+    # the last, none outside the crop
+    interp = frames_read('interp')
+    assert pad[0] <= interp[0] <= pad[0] + 1 / 8 and pad[4] - 1 / 8 <= interp[-1] <= pad[4]
+    assert np.all(np.diff(interp) >= 0)
 
 
 @pytest.mark.parametrize('short_clip', ['interp', 'pad'])
