@@ -4,6 +4,7 @@ mmengine's ``init_dist('pytorch')`` always calls ``torch.cuda.set_device`` and i
 ``device_ids=[rank]``; both fail without CUDA. We initialise the process group ourselves (the Runner then skips its
 own init) and give the Runner a DDP wrapper config without device ids on CPU.
 """
+import atexit
 import os
 from typing import Optional
 
@@ -62,7 +63,16 @@ def init_distributed(launcher: str, backend: Optional[str] = None, timeout_s: in
         torch.cuda.set_device(int(os.environ['LOCAL_RANK']) % torch.cuda.device_count())
     import datetime
     dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout_s))
+    atexit.register(destroy_distributed)
     return backend
+
+
+def destroy_distributed():
+    """Destroy the process group, if one is up, while the interpreter is whole. A rank that exits without it leaves
+    gloo's worker threads to interpreter finalisation, which now and then aborts the process ("terminate called
+    without an active exception", exit -6) after a run that succeeded; ``init_distributed`` registers it at exit."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def ddp_wrapper_cfg(find_unused_parameters: bool = False) -> Optional[dict]:
