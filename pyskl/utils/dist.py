@@ -5,6 +5,7 @@ mmengine's ``init_dist('pytorch')`` always calls ``torch.cuda.set_device`` and i
 own init) and give the Runner a DDP wrapper config without device ids on CPU.
 """
 import atexit
+import gc
 import os
 from typing import Optional
 
@@ -70,8 +71,11 @@ def init_distributed(launcher: str, backend: Optional[str] = None, timeout_s: in
 def destroy_distributed():
     """Destroy the process group, if one is up, while the interpreter is whole. A rank that exits without it leaves
     gloo's worker threads to interpreter finalisation, which now and then aborts the process ("terminate called
-    without an active exception", exit -6) after a run that succeeded; ``init_distributed`` registers it at exit."""
+    without an active exception", exit -6) after a run that succeeded; ``init_distributed`` registers it at exit.
+    The finished Runner's DDP wrapper (kept in reference cycles) holds the group too: collect it first, so that the
+    group is freed here and not during finalisation."""
     if dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 
